@@ -1,0 +1,18 @@
+"""minicnn: a small CNN engine for understanding and checking convolutional networks.
+
+NumPy (and CuPy) arrays, a hand-written reverse-mode autograd, every operator's
+math in its docstring, and tests that check each number against PyTorch.
+"""
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import Function
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import (Tensor, arange, bool_, empty, float16, float32, float64, from_numpy, full,
+                     get_default_dtype, int8, int32, int64, ones, ones_like, rand, randn,
+                     randn_like, set_default_dtype, tensor, uint8, zeros, zeros_like)
+from . import nn  # noqa: E402  (after Tensor: nn.functional is bound into tensor.py)
+from .nn.functional import (abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log,
+                            matmul, maximum, mean, minimum, permute, reshape, split, sqrt, squeeze,
+                            stack, sum, transpose, unsqueeze, var, where)
+from .nn.functional import max as max, min as min, std as std  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,83 @@
+"""Argument checks shared by the operators.
+
+Every check raises before any state changes, and its message names the
+argument, the value given and what was expected.
+"""
+import numbers
+
+import numpy as np
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
+
+
+def as_pair(value, name: str, minimum: int = 0, op: str = "") -> tuple:
+    """``value`` (an int or a pair of ints) as a pair, each element >= ``minimum``."""
+    where = f"{op}: " if op else ""
+    if _is_int(value):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{where}{name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def as_int(value, name: str, minimum=None, op: str = "") -> int:
+    """``value`` as an int, >= ``minimum`` when given."""
+    where = f"{op}: " if op else ""
+    if not _is_int(value):
+        raise TypeError(f"{where}{name} must be an int, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{where}{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def is_floating(dtype) -> bool:
+    return np.issubdtype(np.dtype(dtype), np.floating)
+
+
+def require_float(tensor, name: str, op: str = "") -> None:
+    """A floating-point tensor is required (integers are never cast silently)."""
+    where = f"{op}: " if op else ""
+    if not is_floating(tensor.dtype):
+        raise TypeError(
+            f"{where}{name} must be a floating-point tensor (float32 or float64), "
+            f"got dtype {np.dtype(tensor.dtype).name}"
+        )
+
+
+def require_ndim(tensor, name: str, ndim, op: str = "", layout: str = "") -> None:
+    """``tensor`` must have ``ndim`` dimensions (an int or a tuple of allowed ranks)."""
+    allowed = (ndim,) if _is_int(ndim) else tuple(ndim)
+    if tensor.ndim not in allowed:
+        where = f"{op}: " if op else ""
+        want = " or ".join(f"{n}-D" for n in allowed)
+        hint = f" {layout}" if layout else ""
+        raise ValueError(f"{where}{name} must be {want}{hint}, got shape {tuple(tensor.shape)}")
+
+
+def normalize_dim(dim, ndim: int, name: str = "dim", op: str = "") -> int:
+    """A dimension index in ``[-ndim, ndim)`` as a non-negative int."""
+    where = f"{op}: " if op else ""
+    if not _is_int(dim):
+        raise TypeError(f"{where}{name} must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{where}{name}={dim} is out of range for a {ndim}-D tensor "
+                         f"(expected in [{-max(ndim, 1)}, {max(ndim, 1) - 1}])")
+    return int(dim) % max(ndim, 1)
+
+
+def normalize_dims(dim, ndim: int, name: str = "dim", op: str = "") -> tuple:
+    """``None`` (all dims), an int or a sequence of ints, as a sorted tuple without repeats."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if _is_int(dim) else tuple(dim)
+    out = tuple(normalize_dim(d, ndim, name, op) for d in dims)
+    if len(set(out)) != len(out):
+        where = f"{op}: " if op else ""
+        raise ValueError(f"{where}{name} contains a repeated dimension: {dim!r}")
+    return tuple(sorted(out))

@@ -1,0 +1,23 @@
+"""Array backends: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+Every operator is written once against an array module ``xp`` (``numpy`` or
+``cupy``); ``xp_of`` picks it from the arrays an operator receives, as
+Chainer's ``get_array_module`` does. CuPy is imported only when a CuPy array
+is actually seen, so the engine never requires it.
+"""
+import numpy as np
+
+
+def is_cupy_array(array) -> bool:
+    """True for a ``cupy.ndarray``, without importing CuPy."""
+    return type(array).__module__.split(".", 1)[0] == "cupy"
+
+
+def xp_of(*arrays):
+    """The array module (numpy or cupy) that holds ``arrays``."""
+    for array in arrays:
+        if is_cupy_array(array):
+            import cupy
+
+            return cupy
+    return np

@@ -1,0 +1,3 @@
+"""Check cases for the activation operators (see minicnn.checks.case)."""
+
+CASES = []

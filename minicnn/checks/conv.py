@@ -1,0 +1,3 @@
+"""Check cases for the conv operators (see minicnn.checks.case)."""
+
+CASES = []

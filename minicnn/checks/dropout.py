@@ -1,0 +1,3 @@
+"""Check cases for the dropout operators (see minicnn.checks.case)."""
+
+CASES = []

@@ -1,0 +1,3 @@
+"""Check cases for the elementwise operators (see minicnn.checks.case)."""
+
+CASES = []

@@ -1,0 +1,3 @@
+"""Check cases for the linalg operators (see minicnn.checks.case)."""
+
+CASES = []

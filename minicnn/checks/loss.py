@@ -1,0 +1,3 @@
+"""Check cases for the loss operators (see minicnn.checks.case)."""
+
+CASES = []

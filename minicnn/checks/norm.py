@@ -1,0 +1,3 @@
+"""Check cases for the norm operators (see minicnn.checks.case)."""
+
+CASES = []

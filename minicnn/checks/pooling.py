@@ -1,0 +1,3 @@
+"""Check cases for the pooling operators (see minicnn.checks.case)."""
+
+CASES = []

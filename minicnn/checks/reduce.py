@@ -1,0 +1,3 @@
+"""Check cases for the reduce operators (see minicnn.checks.case)."""
+
+CASES = []

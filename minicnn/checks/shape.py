@@ -1,0 +1,3 @@
+"""Check cases for the shape operators (see minicnn.checks.case)."""
+
+CASES = []

@@ -1,0 +1,3 @@
+"""Check cases for the shuffle operators (see minicnn.checks.case)."""
+
+CASES = []

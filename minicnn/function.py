@@ -1,0 +1,104 @@
+"""``Function``: one operator, its forward and its backward side by side.
+
+An operator is a subclass with two static methods that work on raw arrays
+(NumPy or CuPy)::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):            # arrays in, one array out
+            y = xp_of(x).exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_out):    # d loss / d y in, d loss / d x out
+            (y,) = ctx.saved_arrays
+            return grad_out * y         # one gradient per positional input
+
+``Exp.apply(t)`` unwraps tensors, runs ``forward`` and, when a gradient is
+needed, records a :class:`Node` on the output for the backward pass.
+Positional arguments may be tensors, arrays, scalars or ``None``;
+``backward`` returns one entry per positional argument (``None`` where no
+gradient flows). Keyword arguments are constants (stride, axis, ...).
+"""
+import numpy as np
+
+from . import autograd
+from ._validation import is_floating
+
+
+class Context:
+    """What ``forward`` leaves for ``backward``: saved arrays and plain attributes."""
+
+    def __init__(self, needs_input_grad):
+        #: One bool per positional input: does it need a gradient?
+        self.needs_input_grad = needs_input_grad
+        self.saved_arrays = ()
+
+    def save_for_backward(self, *arrays):
+        self.saved_arrays = arrays
+
+
+class Node:
+    """A recorded application of a Function: the graph edge to its inputs."""
+
+    __slots__ = ("function", "ctx", "inputs", "released")
+
+    def __init__(self, function, ctx, inputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs  # one Tensor or None per positional argument
+        self.released = False
+
+    def release(self):
+        """Free the saved arrays (and anything else forward left on ctx)."""
+        self.ctx.__dict__.clear()
+        self.released = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.function.__name__}Backward"
+
+
+class Function:
+    """Base class of every differentiable operator (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+
+        _check_float_dtypes_agree(cls, args)
+        tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
+        arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        needs_grad = tuple(t is not None and t.requires_grad for t in tensors)
+        record = autograd.is_grad_enabled() and any(needs_grad)
+        ctx = Context(needs_grad)
+        out = cls.forward(ctx, *arrays, **kwargs)
+        result = Tensor._wrap(out, requires_grad=record)
+        if record:
+            result._node = Node(cls, ctx, tensors)
+        return result
+
+
+def _check_float_dtypes_agree(cls, args):
+    """Mixing float32 and float64 tensors is an error, never a silent cast."""
+    from .tensor import Tensor
+
+    dtypes = {}
+    for position, arg in enumerate(args):
+        if isinstance(arg, Tensor) and is_floating(arg.dtype):
+            dtypes.setdefault(np.dtype(arg.dtype), position)
+    if len(dtypes) > 1:
+        found = ", ".join(f"input {pos} is {dt.name}" for dt, pos in dtypes.items())
+        raise TypeError(
+            f"{cls.__name__}: floating-point inputs must share one dtype, but {found}; "
+            f"convert explicitly with .float() or .double()"
+        )

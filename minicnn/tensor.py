@@ -1,0 +1,479 @@
+"""``Tensor``: an array plus what automatic differentiation needs.
+
+A tensor holds ``data`` (a NumPy array, or a CuPy array on a GPU), an
+optional ``grad`` of the same shape, and, when it was computed from tensors
+that require a gradient, the graph node that produced it. Operators are the
+Functions in :mod:`minicnn.ops`; the Python operators and methods here only
+dispatch to them.
+"""
+import numbers
+
+import numpy as np
+
+from . import autograd
+from .backend import is_cupy_array, xp_of
+from ._validation import is_floating
+
+float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
+int8, int32, int64, uint8 = np.dtype("int8"), np.dtype("int32"), np.dtype("int64"), np.dtype("uint8")
+bool_ = np.dtype("bool")
+_default_dtype = float32
+
+
+def get_default_dtype():
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """The dtype that Python floats and the factories (zeros, randn, ...) produce."""
+    global _default_dtype
+    dtype = np.dtype(dtype)
+    if dtype not in (float32, float64):
+        raise TypeError(f"set_default_dtype: dtype must be float32 or float64, got {dtype.name}")
+    _default_dtype = dtype
+
+
+def _as_array(data, dtype):
+    """Array from ``data`` as ``minicnn.tensor`` converts it.
+
+    Arrays keep their dtype (float64 stays float64, as in ``torch.tensor``);
+    Python floats become the default float dtype, Python ints int64.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray) or is_cupy_array(data):
+        array = data
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d.data if isinstance(d, Tensor) else d for d in data]
+        array = np.asarray(data)
+        if array.dtype == object:
+            raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} "
+                            f"of mixed or non-numeric items")
+        if dtype is None and array.dtype == np.float64:
+            array = array.astype(_default_dtype)
+        elif dtype is None and np.issubdtype(array.dtype, np.integer):
+            array = array.astype(int64)
+    if dtype is not None:
+        array = array.astype(np.dtype(dtype), copy=False)
+    return array
+
+
+class _Size(int):
+    """``t.size`` is the element count (as in NumPy); ``t.size()``/``t.size(d)`` the shape (as in PyTorch)."""
+
+    def __new__(cls, count, shape):
+        obj = super().__new__(cls, count)
+        obj._shape = shape
+        return obj
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self._shape
+        return self._shape[dim]
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, dtype=None, requires_grad=False)`` copies ``data``, like
+    :func:`minicnn.tensor`.
+    """
+
+    # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy's loop.
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad=False):
+        array = _as_array(data, dtype)
+        source = data.data if isinstance(data, Tensor) else data
+        self.data = array.copy() if array is source else array
+        self.grad = None
+        self._node = None
+        self._retains_grad = False
+        self._requires_grad = False
+        self.requires_grad = requires_grad
+
+    @classmethod
+    def _wrap(cls, array, requires_grad=False):
+        """A tensor around ``array`` without copying (the operators' constructor)."""
+        tensor = cls.__new__(cls)
+        tensor.data = array
+        tensor.grad = None
+        tensor._node = None
+        tensor._retains_grad = False
+        tensor._requires_grad = requires_grad
+        return tensor
+
+    # ----------------------------------------------------------------- autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        value = bool(value)
+        if value and not is_floating(self.dtype):
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
+                            f"this one has dtype {self.dtype.name}")
+        if not value and self._node is not None:
+            raise RuntimeError("requires_grad: can only be switched off on a leaf tensor; "
+                               "use .detach() for a non-leaf one")
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The graph node that produced this tensor (None for a leaf)."""
+        return self._node
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on this intermediate tensor during backward."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: the tensor does not require grad")
+        self._retains_grad = True
+
+    def backward(self, gradient=None, retain_graph: bool = False, *, grad=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        ``gradient`` (alias ``grad``) is d(loss)/d(self); it may be omitted only
+        for a one-element tensor. The graph is freed afterwards unless
+        ``retain_graph``.
+        """
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: pass gradient or grad, not both")
+            gradient = grad
+        autograd.backward(self, gradient, retain_graph=retain_graph)
+
+    def detach(self) -> "Tensor":
+        """The same data (shared), cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def zero_grad_(self) -> None:
+        self.grad = None
+
+    # ------------------------------------------------------------ array facts
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> _Size:
+        return _Size(self.data.size, self.shape)
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    @property
+    def device(self) -> str:
+        if is_cupy_array(self.data):
+            return f"cuda:{self.data.device.id}"
+        return "cpu"
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (shared on the CPU, copied from a GPU)."""
+        return self.data.get() if is_cupy_array(self.data) else self.data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        return array if dtype is None else array.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only a one-element tensor converts to a Python number, "
+                             f"this one has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if not np.issubdtype(self.dtype, np.integer):
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype not in (_default_dtype, int64, bool_):
+            extras.append(f"dtype={self.dtype.name}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._node is not None:
+            extras.append(f"grad_fn=<{self._node.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    # ------------------------------------------------------------ conversion
+    def to(self, dtype_or_device=None, dtype=None) -> "Tensor":
+        """``to(dtype)`` casts (differentiably); ``to(device)`` moves between devices."""
+        target = dtype if dtype is not None else dtype_or_device
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            from .device import to_device
+
+            return to_device(self, target)
+        return self.type(target)
+
+    def type(self, dtype) -> "Tensor":
+        if np.dtype(dtype) == self.dtype:
+            return self
+        return _F.cast(self, dtype)
+
+    def float(self) -> "Tensor":
+        return self.type(float32)
+
+    def double(self) -> "Tensor":
+        return self.type(float64)
+
+    def long(self) -> "Tensor":
+        return self.type(int64)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> "Tensor":
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def clone(self) -> "Tensor":
+        return _F.clone(self)
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, other): return _F.add(self, other)
+    def __radd__(self, other): return _F.add(other, self)
+    def __sub__(self, other): return _F.sub(self, other)
+    def __rsub__(self, other): return _F.sub(other, self)
+    def __mul__(self, other): return _F.mul(self, other)
+    def __rmul__(self, other): return _F.mul(other, self)
+    def __truediv__(self, other): return _F.div(self, other)
+    def __rtruediv__(self, other): return _F.div(other, self)
+    def __pow__(self, other): return _F.pow(self, other)
+    def __rpow__(self, other): return _F.pow(other, self)
+    def __matmul__(self, other): return _F.matmul(self, other)
+    def __rmatmul__(self, other): return _F.matmul(other, self)
+    def __neg__(self): return _F.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _F.abs(self)
+
+    # Comparisons give boolean tensors and carry no gradient, as in PyTorch.
+    def _compare(self, other, ufunc):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._wrap(ufunc(self.data, other))
+
+    def __eq__(self, other): return self._compare(other, xp_of(self.data).equal)
+    def __ne__(self, other): return self._compare(other, xp_of(self.data).not_equal)
+    def __lt__(self, other): return self._compare(other, xp_of(self.data).less)
+    def __le__(self, other): return self._compare(other, xp_of(self.data).less_equal)
+    def __gt__(self, other): return self._compare(other, xp_of(self.data).greater)
+    def __ge__(self, other): return self._compare(other, xp_of(self.data).greater_equal)
+
+    def __getitem__(self, index):
+        return _F.index(self, index)
+
+    def __setitem__(self, index, value):
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("__setitem__: in-place assignment into a tensor that requires "
+                               "grad would corrupt the graph; do it under no_grad() or on .data")
+        index = _F.unwrap_index(index)
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+
+    # ------------------------------------------------------------ methods
+    def sum(self, dim=None, keepdim=False): return _F.sum(self, dim, keepdim)
+    def mean(self, dim=None, keepdim=False): return _F.mean(self, dim, keepdim)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _F.var(self, dim, unbiased, keepdim, correction=correction)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return _F.std(self, dim, unbiased, keepdim, correction=correction)
+
+    def max(self, dim=None, keepdim=False): return _F.max(self, dim, keepdim)
+    def min(self, dim=None, keepdim=False): return _F.min(self, dim, keepdim)
+    def amax(self, dim=None, keepdim=False): return _F.amax(self, dim, keepdim)
+    def amin(self, dim=None, keepdim=False): return _F.amin(self, dim, keepdim)
+    def argmax(self, dim=None, keepdim=False): return _F.argmax(self, dim, keepdim)
+    def argmin(self, dim=None, keepdim=False): return _F.argmin(self, dim, keepdim)
+    def exp(self): return _F.exp(self)
+    def log(self): return _F.log(self)
+    def sqrt(self): return _F.sqrt(self)
+    def abs(self): return _F.abs(self)
+    def pow(self, exponent): return _F.pow(self, exponent)
+    def clamp(self, min=None, max=None): return _F.clamp(self, min, max)
+    clip = clamp
+    def matmul(self, other): return _F.matmul(self, other)
+
+    def reshape(self, *shape): return _F.reshape(self, _shape_args(shape))
+    def view(self, *shape): return _F.reshape(self, _shape_args(shape))
+    def flatten(self, start_dim=0, end_dim=-1): return _F.flatten(self, start_dim, end_dim)
+    def transpose(self, dim0, dim1): return _F.transpose(self, dim0, dim1)
+    def t(self): return _F.transpose(self, 0, 1) if self.ndim == 2 else self
+    def permute(self, *dims): return _F.permute(self, _shape_args(dims))
+    def squeeze(self, dim=None): return _F.squeeze(self, dim)
+    def unsqueeze(self, dim): return _F.unsqueeze(self, dim)
+    def split(self, split_size_or_sections, dim=0): return _F.split(self, split_size_or_sections, dim)
+    def chunk(self, chunks, dim=0): return _F.chunk(self, chunks, dim)
+
+    def relu(self): return _F.relu(self)
+    def sigmoid(self): return _F.sigmoid(self)
+    def tanh(self): return _F.tanh(self)
+    def softmax(self, dim): return _F.softmax(self, dim)
+    def log_softmax(self, dim): return _F.log_softmax(self, dim)
+
+
+def _shape_args(args):
+    """Accept both ``t.reshape(2, 3)`` and ``t.reshape((2, 3))``."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+# --------------------------------------------------------------- factories
+def tensor(data, dtype=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (see :class:`Tensor` for dtypes)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` (no copy, dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def _size_args(size, op):
+    size = _shape_args(size)
+    if not all(isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool) and s >= 0
+               for s in size):
+        raise ValueError(f"{op}: size must be non-negative ints, got {size!r}")
+    return tuple(int(s) for s in size)
+
+
+def _factory(make):
+    def factory(*size, dtype=None, requires_grad=False, device="cpu"):
+        shape = _size_args(size, make.__name__)
+        data = make(shape, np.dtype(dtype) if dtype is not None else _default_dtype)
+        out = Tensor._wrap(data)
+        out.requires_grad = requires_grad
+        return out.to(device) if device != "cpu" else out
+
+    factory.__name__ = make.__name__
+    factory.__doc__ = make.__doc__
+    return factory
+
+
+def _rng():
+    from .random import default_generator
+
+    return default_generator()
+
+
+@_factory
+def zeros(shape, dtype):
+    """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
+    return np.zeros(shape, dtype)
+
+
+@_factory
+def ones(shape, dtype):
+    """A tensor of ones."""
+    return np.ones(shape, dtype)
+
+
+@_factory
+def empty(shape, dtype):
+    """An uninitialised tensor."""
+    return np.empty(shape, dtype)
+
+
+@_factory
+def randn(shape, dtype):
+    """Standard normal samples from the global generator (``minicnn.manual_seed``)."""
+    return _rng().standard_normal(shape).astype(dtype)
+
+
+@_factory
+def rand(shape, dtype):
+    """Uniform samples on [0, 1) from the global generator."""
+    return _rng().random(shape).astype(dtype)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``."""
+    shape = _size_args((size,) if isinstance(size, (tuple, list)) else (size,), "full")
+    if dtype is None:
+        dtype = int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
+            fill_value, bool) else _default_dtype
+    return Tensor(np.full(shape, fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+    """``arange(end)`` or ``arange(start, end, step)``; ints give int64, floats float32."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be non-zero, got 0")
+    values = np.arange(start, end, step)
+    if dtype is None:
+        dtype = _default_dtype if values.dtype.kind == "f" else int64
+    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(xp_of(t.data).zeros(t.shape, dtype or t.dtype)).requires_grad_(requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return Tensor._wrap(xp_of(t.data).ones(t.shape, dtype or t.dtype)).requires_grad_(requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+# The functional API, bound after Tensor exists (it imports Tensor itself).
+from .nn import functional as _F  # noqa: E402

@@ -1,0 +1,12 @@
+"""``minicnn.testing``: the harness that proves each operator right.
+
+* :func:`gradcheck` / :func:`gradcheck_report`: float64 central differences
+  against the analytic gradient, under a random upstream gradient.
+* :func:`compare_with_torch`: output and every input gradient against PyTorch
+  under a random upstream gradient (PyTorch imported only when called).
+"""
+from .gradcheck import GradcheckError, InputReport, gradcheck, gradcheck_report
+from .torch_parity import ParityReport, compare_with_torch
+
+__all__ = ["gradcheck", "gradcheck_report", "GradcheckError", "InputReport",
+           "compare_with_torch", "ParityReport"]

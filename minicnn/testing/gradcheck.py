@@ -1,0 +1,142 @@
+"""Finite-difference gradient checks (float64 central differences).
+
+For inputs ``x_1..x_m`` and outputs ``y_1..y_k = fn(x)``, draw a random
+upstream gradient ``g_j`` for each output (not all ones: an all-ones ``g``
+lets a backward that, say, swaps two output positions pass) and check the
+scalar ``L(x) = sum_j <g_j, y_j>``:
+
+* analytic: ``dL/dx_i`` from ``backward`` with ``g`` as the gradient;
+* numeric:  ``(L(x + eps e) - L(x - eps e)) / (2 eps)`` for every element ``e``
+  of every input that requires a gradient.
+
+The truncation error of central differences is ``O(eps^2 f''')`` and the
+rounding error ``O(u |L| / eps)``; with float64 (``u = 1.1e-16``) and
+``eps = 1e-6`` both stay near 1e-10 for smooth functions of O(1) values, so
+``atol = 1e-5, rtol = 1e-4`` has ample margin yet fails on any wrong formula.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """The analytic and the numeric gradient disagree (the message says where)."""
+
+
+@dataclass
+class InputReport:
+    """How one input's analytic gradient compares with the numeric one."""
+
+    position: int
+    shape: tuple
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple
+    analytic: float
+    numeric: float
+    passed: bool
+
+    def describe(self) -> str:
+        return (f"input {self.position} (shape {self.shape}): worst element {self.worst_index}: "
+                f"analytic {self.analytic:.10g}, numeric {self.numeric:.10g}, "
+                f"abs error {self.max_abs_error:.3g}, rel error {self.max_rel_error:.3g}")
+
+
+def _outputs(result):
+    if isinstance(result, Tensor):
+        return [result]
+    return [r for r in result if isinstance(r, Tensor) and r.requires_grad]
+
+
+def _to_host(array):
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def gradcheck_report(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
+    """Compare analytic and numeric gradients of ``fn`` at ``inputs``; one report per input.
+
+    ``inputs`` are Tensors; those with ``requires_grad`` are checked and must
+    be float64 (float32 central differences are too coarse to judge a
+    gradient). ``fn(*inputs)`` returns a Tensor or a tuple of them and must
+    be deterministic.
+    """
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, nothing to check")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise TypeError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 "
+                            f"(central differences in float32 cannot resolve a gradient)")
+        inputs[i].grad = None
+
+    outputs = _outputs(fn(*inputs))
+    if not outputs:
+        raise ValueError("gradcheck: fn returned no tensor that requires grad")
+    rng = np.random.default_rng(seed)
+    upstream = [rng.standard_normal(out.shape) for out in outputs]
+
+    # Analytic: one backward of L = sum_j <g_j, y_j>.
+    total = None
+    for out, g in zip(outputs, upstream):
+        term = (out * Tensor._wrap(np.asarray(g, dtype=out.dtype))).sum()
+        total = term if total is None else total + term
+    total.backward()
+
+    def loss_value():
+        with no_grad():
+            outs = _outputs_all(fn(*inputs))
+        return sum(float(np.sum(_to_host(o.data) * g)) for o, g in zip(outs, upstream))
+
+    reports = []
+    for i in checked:
+        tensor = inputs[i]
+        analytic = (np.zeros(tensor.shape) if tensor.grad is None else _to_host(tensor.grad))
+        numeric = np.zeros(tensor.shape)
+        flat = tensor.data.reshape(-1)  # a view: perturbing it perturbs the input
+        for k in range(flat.size):
+            original = flat[k].item()
+            flat[k] = original + eps
+            plus = loss_value()
+            flat[k] = original - eps
+            minus = loss_value()
+            flat[k] = original
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        reports.append(_compare(i, analytic, numeric, atol, rtol))
+        tensor.grad = None
+    return reports
+
+
+def _outputs_all(result):
+    # Under no_grad nothing requires grad: keep every tensor output, in order.
+    if isinstance(result, Tensor):
+        return [result]
+    return [r for r in result if isinstance(r, Tensor)]
+
+
+def _compare(position, analytic, numeric, atol, rtol):
+    error = np.abs(analytic - numeric)
+    allowed = atol + rtol * np.abs(numeric)
+    if error.size == 0:
+        return InputReport(position, analytic.shape, 0.0, 0.0, (), 0.0, 0.0, True)
+    excess = error - allowed
+    worst = np.unravel_index(int(np.argmax(excess)), error.shape)
+    rel = error / np.maximum(np.abs(numeric), 1e-12)
+    return InputReport(position, analytic.shape, float(error.max()),
+                       float(np.where(error > atol, rel, 0.0).max()), tuple(int(w) for w in worst),
+                       float(analytic[worst]), float(numeric[worst]), bool((excess <= 0).all()))
+
+
+def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0) -> bool:
+    """Raise :class:`GradcheckError` naming the worst element if any gradient is wrong.
+
+    Returns True when every input passes. See :func:`gradcheck_report`.
+    """
+    reports = gradcheck_report(fn, inputs, eps=eps, atol=atol, rtol=rtol, seed=seed)
+    failed = [r for r in reports if not r.passed]
+    if failed:
+        lines = "\n  ".join(r.describe() for r in failed)
+        raise GradcheckError(f"gradient check failed (atol={atol}, rtol={rtol}, eps={eps}):\n  {lines}")
+    return True

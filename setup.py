@@ -1,0 +1,26 @@
+from setuptools import find_packages, setup
+
+with open("README.md", encoding="utf-8") as readme:
+    long_description = readme.read()
+
+setup(
+    name="minicnn",
+    version="0.1.0",
+    description="A small CNN engine for understanding and checking convolutional networks: "
+                "NumPy operators with their math, a hand-written autograd, checked against PyTorch",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["minicnn", "minicnn.*"]),
+    install_requires=[
+        "numpy>=2.0",  # stacked, broadcast matmul is 25-57x slower on NumPy 1.x
+        "numba>=0.60",
+    ],
+    extras_require={
+        # torch is the test oracle only; 2.13.0 is the CPU build on the local disk.
+        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0"],
+        # One CUDA major version for CuPy and Numba's CUDA target.
+        "gpu": ["cupy-cuda13x>=14", "numba-cuda[cu13]>=0.20"],
+    },
+    entry_points={"console_scripts": ["minicnn=minicnn.cli:main"]},
+)
