@@ -9,7 +9,7 @@ from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import (Tensor, arange, bool_, empty, float16, float32, float64, from_numpy, full,
                      get_default_dtype, int8, int32, int64, ones, ones_like, rand, randn,
                      randn_like, set_default_dtype, tensor, uint8, zeros, zeros_like)
-from . import nn  # noqa: E402  (after Tensor: nn.functional is bound into tensor.py)
+from . import cuda, nn  # noqa: E402  (after Tensor: nn.functional is bound into tensor.py)
 from .nn.functional import (abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log,
                             matmul, maximum, mean, minimum, permute, reshape, split, sqrt, squeeze,
                             stack, sum, transpose, unsqueeze, var, where)
