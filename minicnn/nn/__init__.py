@@ -1,4 +1,42 @@
-"""``minicnn.nn``: the functional API now; modules and layers come with the layers issue."""
-from . import functional
+"""``minicnn.nn``: modules and layers with torch.nn's names, plus the functional API.
 
-__all__ = ["functional"]
+=======================  ==================================================
+module                   contents
+=======================  ==================================================
+``module``               Module, Parameter (registration, state_dict, hooks)
+``containers``           Sequential, ModuleList, ModuleDict
+``conv``                 Conv2d, ConvTranspose2d
+``norm``                 BatchNorm2d
+``linear``               Linear, Identity
+``activation``           ReLU, ReLU6, LeakyReLU, ELU, SiLU, Hardswish,
+                         Hardsigmoid, Sigmoid, Tanh, GELU, Softmax, LogSoftmax
+``pooling``              MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
+``dropout``              Dropout
+``shape``                Flatten, ChannelShuffle
+``squeeze_excitation``   SqueezeExcitation (torchvision's naming)
+``loss``                 CrossEntropyLoss, NLLLoss, MSELoss
+``init``                 parameter initialisation (torch.nn.init)
+``functional``           every operator under PyTorch's name
+=======================  ==================================================
+"""
+from . import functional
+from . import init
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU, ReLU6,
+                         Sigmoid, SiLU, Softmax, Tanh)
+from .containers import ModuleDict, ModuleList, Sequential
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout
+from .linear import Identity, Linear
+from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module, Parameter, RemovableHandle
+from .norm import BatchNorm2d
+from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from .shape import ChannelShuffle, Flatten
+from .squeeze_excitation import SqueezeExcitation
+
+__all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential",
+           "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm2d", "Linear",
+           "Identity", "Dropout", "Flatten", "ChannelShuffle", "ReLU", "ReLU6", "LeakyReLU", "ELU",
+           "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
+           "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",
+           "CrossEntropyLoss", "NLLLoss", "MSELoss"]
