@@ -75,6 +75,9 @@ def normalize_dims(dim, ndim: int, name: str = "dim", op: str = "") -> tuple:
     """``None`` (all dims), an int or a sequence of ints, as a sorted tuple without repeats."""
     if dim is None:
         return tuple(range(ndim))
+    if not _is_int(dim) and not isinstance(dim, (tuple, list)):
+        where = f"{op}: " if op else ""
+        raise TypeError(f"{where}{name} must be an int or a tuple of ints, got {dim!r}")
     dims = (dim,) if _is_int(dim) else tuple(dim)
     out = tuple(normalize_dim(d, ndim, name, op) for d in dims)
     if len(set(out)) != len(out):

@@ -19,12 +19,19 @@ An operator is a subclass with two static methods that work on raw arrays
 needed, records a :class:`Node` on the output for the backward pass.
 Positional arguments may be tensors, arrays, scalars or ``None``;
 ``backward`` returns one entry per positional argument (``None`` where no
-gradient flows). Keyword arguments are constants (stride, axis, ...).
+gradient flows), each of its input's shape and dtype. Keyword arguments are
+constants (stride, axis, ...).
+
+``backward`` must not write into ``grad_out``: the same array may be handed
+to several functions (``Add`` returns it to both of its inputs). It may
+return ``grad_out`` itself. An output that is not floating point (indices,
+masks, an integer cast) never requires a gradient.
 """
 import numpy as np
 
 from . import autograd
 from ._validation import is_floating
+from .backend import is_cupy_array
 
 
 class Context:
@@ -51,8 +58,11 @@ class Node:
         self.released = False
 
     def release(self):
-        """Free the saved arrays (and anything else forward left on ctx)."""
+        """Free the saved arrays (and anything else forward left on ctx) and the
+        references to the inputs, so the activations can be freed while the
+        output is still alive (a ``loss`` kept for logging)."""
         self.ctx.__dict__.clear()
+        self.inputs = ()
         self.released = True
 
     @property
@@ -82,6 +92,10 @@ class Function:
         record = autograd.is_grad_enabled() and any(needs_grad)
         ctx = Context(needs_grad)
         out = cls.forward(ctx, *arrays, **kwargs)
+        if not isinstance(out, np.ndarray) and not is_cupy_array(out):
+            # NumPy turns 0-d results into scalars (np.float32); keep .data an array.
+            out = np.asarray(out)
+        record = record and is_floating(out.dtype)
         result = Tensor._wrap(out, requires_grad=record)
         if record:
             result._node = Node(cls, ctx, tensors)

@@ -34,22 +34,25 @@ def set_default_dtype(dtype) -> None:
 
 
 def _as_array(data, dtype):
-    """Array from ``data`` as ``minicnn.tensor`` converts it.
+    """Array from ``data`` as ``torch.tensor`` converts it.
 
-    Arrays keep their dtype (float64 stays float64, as in ``torch.tensor``);
-    Python floats become the default float dtype, Python ints int64.
+    Arrays and NumPy scalars keep their dtype (float64 stays float64); Python
+    floats become the default float dtype (float32), Python ints int64, bools
+    bool. An explicit ``dtype`` converts (``astype``).
     """
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray) or is_cupy_array(data):
-        array = data
+    if isinstance(data, (np.ndarray, np.generic)) or is_cupy_array(data):
+        array = data if not isinstance(data, np.generic) else np.asarray(data)
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
             data = [d.data if isinstance(d, Tensor) else d for d in data]
         array = np.asarray(data)
-        if array.dtype == object:
+        if array.dtype == object or array.dtype.kind in "USV":
             raise TypeError(f"tensor: cannot build a tensor from {type(data).__name__} "
                             f"of mixed or non-numeric items")
+        if array.dtype == np.uint64:  # NumPy's choice for ints beyond int64
+            raise OverflowError("tensor: a Python int does not fit in int64")
         if dtype is None and array.dtype == np.float64:
             array = array.astype(_default_dtype)
         elif dtype is None and np.issubdtype(array.dtype, np.integer):
@@ -338,6 +341,13 @@ class Tensor:
     def amin(self, dim=None, keepdim=False): return _F.amin(self, dim, keepdim)
     def argmax(self, dim=None, keepdim=False): return _F.argmax(self, dim, keepdim)
     def argmin(self, dim=None, keepdim=False): return _F.argmin(self, dim, keepdim)
+    def add(self, other): return _F.add(self, other)
+    def sub(self, other): return _F.sub(self, other)
+    def mul(self, other): return _F.mul(self, other)
+    def div(self, other): return _F.div(self, other)
+    def neg(self): return _F.neg(self)
+    def maximum(self, other): return _F.maximum(self, other)
+    def minimum(self, other): return _F.minimum(self, other)
     def exp(self): return _F.exp(self)
     def log(self): return _F.log(self)
     def sqrt(self): return _F.sqrt(self)
@@ -430,24 +440,34 @@ def empty(shape, dtype):
     return np.empty(shape, dtype)
 
 
+def _random_dtype(dtype, op):
+    if dtype not in (float32, float64):
+        raise TypeError(f"{op}: dtype must be float32 or float64, got {dtype.name}")
+    return dtype
+
+
 @_factory
 def randn(shape, dtype):
     """Standard normal samples from the global generator (``minicnn.manual_seed``)."""
-    return _rng().standard_normal(shape).astype(dtype)
+    return _rng().standard_normal(shape, dtype=_random_dtype(dtype, "randn"))
 
 
 @_factory
 def rand(shape, dtype):
     """Uniform samples on [0, 1) from the global generator."""
-    return _rng().random(shape).astype(dtype)
+    return _rng().random(shape, dtype=_random_dtype(dtype, "rand"))
 
 
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
     shape = _size_args((size,) if isinstance(size, (tuple, list)) else (size,), "full")
     if dtype is None:
-        dtype = int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(
-            fill_value, bool) else _default_dtype
+        if isinstance(fill_value, (bool, np.bool_)):
+            dtype = bool_
+        elif isinstance(fill_value, (int, np.integer)):
+            dtype = int64
+        else:
+            dtype = _default_dtype
     return Tensor(np.full(shape, fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
 
 

@@ -1,17 +1,33 @@
 """Elementwise arithmetic and math functions.
 
-Binary operators follow NumPy/PyTorch broadcasting; the gradient of a
-broadcast input is summed back to its shape (``unbroadcast``). A Python
-number operand keeps the tensor's dtype.
+Shapes: a unary operator's output has its input's shape. A binary operator
+broadcasts its operands as NumPy and PyTorch do (align shapes on the right;
+a size-1 or missing axis is stretched), so ``y`` has the broadcast shape
+``B``; the gradient of an input that was stretched is summed back to that
+input's own shape (:func:`~minicnn.autograd.unbroadcast`), because each of
+its elements was copied to every output position along the stretched axes.
+
+Notation: ``g = dL/dy`` is the upstream gradient, ``[P]`` is 1 where ``P``
+holds and 0 elsewhere. A Python number operand takes the tensor's dtype, and
+an integer tensor meeting a floating one takes the floating dtype, as in
+PyTorch (see :func:`~minicnn.ops._common.as_operand`).
 """
+import numbers
+
+import numpy as np
+
+from .._validation import is_floating
 from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
-from ._common import as_operand, require_float_input
+from ._common import _promote, as_operand, as_tensor, require_float_input, require_tensor
 
 
 class Add(Function):
-    """``y = a + b``;  ``dL/da = g``, ``dL/db = g`` (each summed to its own shape)."""
+    """``y = a + b``, shape ``B = broadcast(a.shape, b.shape)``.
+
+    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(g, b.shape)``.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -21,11 +37,16 @@ class Add(Function):
     @staticmethod
     def backward(ctx, grad_out):
         shape_a, shape_b = ctx.shapes
-        return unbroadcast(grad_out, shape_a), unbroadcast(grad_out, shape_b)
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_out, shape_a) if need_a else None,
+                unbroadcast(grad_out, shape_b) if need_b else None)
 
 
 class Sub(Function):
-    """``y = a - b``;  ``dL/da = g``, ``dL/db = -g``."""
+    """``y = a - b``, shape ``B``.
+
+    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(-g, b.shape)``.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -35,11 +56,16 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad_out):
         shape_a, shape_b = ctx.shapes
-        return unbroadcast(grad_out, shape_a), unbroadcast(-grad_out, shape_b)
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_out, shape_a) if need_a else None,
+                unbroadcast(-grad_out, shape_b) if need_b else None)
 
 
 class Mul(Function):
-    """``y = a * b``;  ``dL/da = g * b``, ``dL/db = g * a``."""
+    """``y = a * b``, shape ``B``.
+
+    ``dL/da = unbroadcast(g * b, a.shape)``, ``dL/db = unbroadcast(g * a, b.shape)``.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -49,14 +75,17 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved_arrays
-        xp = xp_of(grad_out)
-        grad_a = unbroadcast(grad_out * b, a.shape) if ctx.needs_input_grad[0] else None
-        grad_b = unbroadcast(grad_out * a, b.shape) if ctx.needs_input_grad[1] else None
-        return grad_a, grad_b
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_out * b, a.shape) if need_a else None,
+                unbroadcast(grad_out * a, b.shape) if need_b else None)
 
 
 class Div(Function):
-    """``y = a / b``;  ``dL/da = g / b``, ``dL/db = -g * a / b^2``."""
+    """``y = a / b`` (true division), shape ``B``.
+
+    ``dL/da = unbroadcast(g / b, a.shape)``,
+    ``dL/db = unbroadcast(-g * a / b^2, b.shape)``.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -66,15 +95,13 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved_arrays
-        xp = xp_of(grad_out)
-        grad_a = unbroadcast(grad_out / b, a.shape) if ctx.needs_input_grad[0] else None
-        grad_b = (unbroadcast(-grad_out * a / (b * b), b.shape)
-                  if ctx.needs_input_grad[1] else None)
-        return grad_a, grad_b
+        need_a, need_b = ctx.needs_input_grad
+        return (unbroadcast(grad_out / b, a.shape) if need_a else None,
+                unbroadcast(-grad_out * a / (b * b), b.shape) if need_b else None)
 
 
 class Neg(Function):
-    """``y = -x``;  ``dL/dx = -g``."""
+    """``y = -x``, shape of ``x``;  ``dL/dx = -g``."""
 
     @staticmethod
     def forward(ctx, x):
@@ -86,10 +113,16 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """``y = a ** b``;  ``dL/da = g * b * a^(b-1)``, ``dL/db = g * y * log(a)``.
+    """``y = a ** b``, shape ``B``; either operand may be a number.
 
-    ``dL/db`` is only computed when ``b`` requires a gradient; there ``a``
-    must be positive (PyTorch likewise gives nan for ``a <= 0``).
+    ``dL/da = unbroadcast(g * b * a^(b-1), a.shape)``, taken as 0 where
+    ``b == 0`` (``a^0 = 1`` is constant, even at ``a = 0`` where
+    ``0 * 0^-1`` would be nan);
+
+    ``dL/db = unbroadcast(g * y * ln a, b.shape)``, taken as 0 where
+    ``a == 0`` and ``b >= 0`` (``0^b`` is constant there, where ``0 * ln 0``
+    would be nan). Both conventions are PyTorch's. For ``a < 0`` ``ln a``
+    is nan, as in PyTorch.
     """
 
     @staticmethod
@@ -102,16 +135,20 @@ class Pow(Function):
     def backward(ctx, grad_out):
         a, b, out = ctx.saved_arrays
         xp = xp_of(grad_out)
+        zero = grad_out.dtype.type(0)
         grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
-            grad_a = unbroadcast(grad_out * b * a ** (b - 1), a.shape)
-        if ctx.needs_input_grad[1]:
-            grad_b = unbroadcast(grad_out * out * xp.log(a), b.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_input_grad[0]:
+                local = xp.where(b == 0, zero, b * a ** (b - 1))
+                grad_a = unbroadcast(grad_out * local, a.shape)
+            if ctx.needs_input_grad[1]:
+                local = xp.where((a == 0) & (b >= 0), zero, out * xp.log(a))
+                grad_b = unbroadcast(grad_out * local, b.shape)
         return grad_a, grad_b
 
 
 class Exp(Function):
-    """``y = e^x``;  ``dL/dx = g * y``."""
+    """``y = e^x``, shape of ``x``;  ``dL/dx = g * y``."""
 
     @staticmethod
     def forward(ctx, x):
@@ -126,7 +163,7 @@ class Exp(Function):
 
 
 class Log(Function):
-    """``y = ln x``;  ``dL/dx = g / x``."""
+    """``y = ln x``, shape of ``x``;  ``dL/dx = g / x``."""
 
     @staticmethod
     def forward(ctx, x):
@@ -140,7 +177,7 @@ class Log(Function):
 
 
 class Sqrt(Function):
-    """``y = sqrt(x)``;  ``dL/dx = g / (2 y)``."""
+    """``y = sqrt(x)``, shape of ``x``;  ``dL/dx = g / (2 y)`` (inf at ``x = 0``)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -155,7 +192,7 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """``y = |x|``;  ``dL/dx = g * sign(x)`` (0 at x = 0, as PyTorch)."""
+    """``y = |x|``, shape of ``x``;  ``dL/dx = g * sign(x)`` (0 at ``x = 0``, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -169,10 +206,11 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """``y = min(max(x, lo), hi)``;  ``dL/dx = g`` where ``lo <= x <= hi``, else 0.
+    """``y = min(max(x, lo), hi)``, shape of ``x``; either bound may be None.
 
-    The boundaries are inclusive, as in PyTorch: at ``x == lo`` the gradient
-    passes.
+    ``dL/dx = g * [lo <= x <= hi]``. The boundaries are inclusive, as in
+    PyTorch: at ``x == lo`` the gradient passes. With ``lo > hi`` every
+    element becomes ``hi`` and no gradient passes (PyTorch's rule too).
     """
 
     @staticmethod
@@ -208,8 +246,11 @@ class _PairwiseExtremum(Function):
     def backward(cls, ctx, grad_out):
         a, b = ctx.saved_arrays
         xp = xp_of(grad_out)
-        wins = getattr(xp, cls.compare_name)(a, b).astype(grad_out.dtype)
-        share_a = wins + 0.5 * (a == b)
+        dtype = grad_out.dtype
+        # share_a = [a wins] + 1/2 [a == b], built in grad_out's dtype (a Python
+        # 0.5 times a bool array would be float64).
+        share_a = getattr(xp, cls.compare_name)(a, b).astype(dtype)
+        share_a += (a == b).astype(dtype) * dtype.type(0.5)
         grad_a = unbroadcast(grad_out * share_a, a.shape) if ctx.needs_input_grad[0] else None
         grad_b = (unbroadcast(grad_out * (1 - share_a), b.shape)
                   if ctx.needs_input_grad[1] else None)
@@ -217,19 +258,32 @@ class _PairwiseExtremum(Function):
 
 
 class Maximum(_PairwiseExtremum):
-    """``y = max(a, b)`` elementwise;  ``dL/da = g [a > b] + g/2 [a == b]``."""
+    """``y = max(a, b)`` elementwise, shape ``B``.
+
+    ``dL/da = unbroadcast(g * ([a > b] + [a == b] / 2), a.shape)``,
+    ``dL/db = unbroadcast(g * ([a < b] + [a == b] / 2), b.shape)``:
+    a tie splits the gradient evenly, as PyTorch does.
+    """
 
     ufunc_name, compare_name = "maximum", "greater"
 
 
 class Minimum(_PairwiseExtremum):
-    """``y = min(a, b)`` elementwise;  ``dL/da = g [a < b] + g/2 [a == b]``."""
+    """``y = min(a, b)`` elementwise, shape ``B``.
+
+    ``dL/da = unbroadcast(g * ([a < b] + [a == b] / 2), a.shape)``,
+    ``dL/db = unbroadcast(g * ([a > b] + [a == b] / 2), b.shape)``.
+    """
 
     ufunc_name, compare_name = "minimum", "less"
 
 
 class Where(Function):
-    """``y = cond ? a : b``;  ``dL/da = g [cond]``, ``dL/db = g [not cond]``."""
+    """``y = cond ? a : b``, shape ``broadcast(cond.shape, a.shape, b.shape)``.
+
+    ``dL/da = unbroadcast(g * [cond], a.shape)``,
+    ``dL/db = unbroadcast(g * [not cond], b.shape)``; ``cond`` gets none.
+    """
 
     @staticmethod
     def forward(ctx, condition, a, b):
@@ -244,13 +298,17 @@ class Where(Function):
         shape_a, shape_b = ctx.shapes
         zero = grad_out.dtype.type(0)
         xp = xp_of(grad_out)
-        grad_a = unbroadcast(xp.where(condition, grad_out, zero), shape_a)
-        grad_b = unbroadcast(xp.where(condition, zero, grad_out), shape_b)
+        _, need_a, need_b = ctx.needs_input_grad
+        grad_a = unbroadcast(xp.where(condition, grad_out, zero), shape_a) if need_a else None
+        grad_b = unbroadcast(xp.where(condition, zero, grad_out), shape_b) if need_b else None
         return None, grad_a, grad_b
 
 
 class Cast(Function):
-    """``y = x`` converted to another dtype;  ``dL/dx = g`` converted back."""
+    """``y = x`` converted to ``dtype``, same shape;  ``dL/dx = g`` converted back.
+
+    A cast to an integer type ends the graph (its output is not floating).
+    """
 
     @staticmethod
     def forward(ctx, x, *, dtype):
@@ -263,7 +321,7 @@ class Cast(Function):
 
 
 class Clone(Function):
-    """``y = x`` (a copy);  ``dL/dx = g``."""
+    """``y = x`` (a copy), same shape;  ``dL/dx = g``."""
 
     @staticmethod
     def forward(ctx, x):
@@ -275,8 +333,20 @@ class Clone(Function):
 
 
 # ------------------------------------------------------------------ functional
+def _check_broadcast(name, *tensors):
+    """Operands must broadcast (nothing is silently tiled); say which shapes clash."""
+    try:
+        np.broadcast_shapes(*(t.shape for t in tensors))
+    except ValueError:
+        shapes = " and ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"{name}: shapes {shapes} do not broadcast (each dimension, aligned "
+                         f"from the right, must be equal or 1)") from None
+
+
 def _binary(function, a, b, name):
     a, b = as_operand(a, b, name)
+    if a.shape != b.shape:
+        _check_broadcast(name, a, b)
     return function.apply(a, b)
 
 
@@ -296,8 +366,15 @@ def mul(input, other):
 
 
 def div(input, other):
-    """``input / other`` with broadcasting (true division)."""
-    return _binary(Div, input, other, "div")
+    """``input / other`` with broadcasting (true division: integers give the default float)."""
+    from ..tensor import get_default_dtype
+
+    a, b = as_operand(input, other, "div")
+    if a.shape != b.shape:
+        _check_broadcast("div", a, b)
+    if not is_floating(a.dtype):  # then neither is floating (as_operand promoted)
+        a, b = _promote(a, get_default_dtype()), _promote(b, get_default_dtype())
+    return Div.apply(a, b)
 
 
 def pow(input, exponent):
@@ -317,6 +394,7 @@ def minimum(input, other):
 
 def neg(input):
     """``-input``."""
+    require_tensor(input, "input", "neg")
     return Neg.apply(input)
 
 
@@ -340,34 +418,65 @@ def sqrt(input):
 
 def abs(input):
     """Absolute value."""
+    require_tensor(input, "input", "abs")
     return Abs.apply(input)
 
 
+def _bound(value, name, dtype):
+    """A clamp bound as a Python number of ``input``'s kind (a NumPy float64 scalar
+    would turn a float32 result into float64)."""
+    if value is None:
+        return None
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"clamp: {name} must be a number or None, got {type(value).__name__}")
+    return float(value) if is_floating(dtype) else int(value)
+
+
 def clamp(input, min=None, max=None):
-    """Clamp into ``[min, max]`` (either bound may be None, not both)."""
+    """Clamp into ``[min, max]``; either bound may be None, not both.
+
+    As in PyTorch, ``min > max`` is allowed and sets every element to ``max``.
+    An integer tensor with a float bound is promoted to the default float dtype.
+    """
+    from ..tensor import get_default_dtype
+
+    require_tensor(input, "input", "clamp")
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min must be <= max, got min={min}, max={max}")
-    return Clamp.apply(input, min=min, max=max)
+        raise ValueError("clamp: at least one of min and max must be given, got both None")
+    if not is_floating(input.dtype) and any(isinstance(v, (float, np.floating))
+                                            for v in (min, max)):
+        input = _promote(input, get_default_dtype())
+    return Clamp.apply(input, min=_bound(min, "min", input.dtype),
+                       max=_bound(max, "max", input.dtype))
 
 
 def where(condition, input, other):
-    """``input`` where ``condition`` holds, else ``other`` (all broadcast)."""
+    """``input`` where ``condition`` holds, else ``other`` (all three broadcast).
+
+    ``condition`` is a bool Tensor or array; ``input``/``other`` Tensors or numbers.
+    """
     from ..tensor import Tensor
 
     cond = condition.data if isinstance(condition, Tensor) else condition
-    if cond.dtype != bool:
-        raise TypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}")
+    if isinstance(cond, (list, tuple, bool, np.bool_)):
+        cond = np.asarray(cond)
+    if getattr(cond, "dtype", None) != bool:
+        got = getattr(cond, "dtype", type(cond).__name__)
+        raise TypeError(f"where: condition must be a bool tensor, got {got}")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = as_tensor(input, None, "where")
     input, other = as_operand(input, other, "where")
+    _check_broadcast("where", Tensor._wrap(cond), input, other)
     return Where.apply(cond, input, other)
 
 
 def cast(input, dtype):
     """``input`` converted to ``dtype`` (differentiable between float dtypes)."""
-    return Cast.apply(input, dtype=dtype)
+    require_tensor(input, "input", "cast")
+    return Cast.apply(input, dtype=np.dtype(dtype))
 
 
 def clone(input):
     """A copy of ``input`` that stays in the graph."""
+    require_tensor(input, "input", "clone")
     return Clone.apply(input)

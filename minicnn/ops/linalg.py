@@ -1,4 +1,6 @@
 """Matrix products: matmul and linear."""
+import numpy as np
+
 from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
@@ -6,10 +8,16 @@ from ._common import as_operand, require_float_input
 
 
 class MatMul(Function):
-    """``y = a @ b`` with NumPy's rules (1-D operands, broadcast batch dimensions).
+    """``y = a @ b`` with NumPy's and PyTorch's rules.
 
-    ``dL/da = g @ b^T`` and ``dL/db = a^T @ g`` (transposing the last two
-    axes), each summed over the batch dimensions it was broadcast along.
+    Shapes: ``a: (*A, m, k)``, ``b: (*B, k, n)``, ``y: (*broadcast(A, B), m, n)``,
+    ``y[..., i, j] = sum_l a[..., i, l] b[..., l, j]``. A 1-D ``a`` (``k``,)
+    is a ``(1, k)`` row and a 1-D ``b`` a ``(k, 1)`` column, whose added axis
+    is then dropped from ``y`` (1-D @ 1-D is the 0-d dot product).
+
+    ``dL/da = g @ b^T`` and ``dL/db = a^T @ g`` (``^T`` swaps the last two
+    axes), each summed over the batch axes along which it was broadcast and
+    reshaped back to its own shape.
     """
 
     @staticmethod
@@ -24,15 +32,19 @@ class MatMul(Function):
         # Treat 1-D operands as a row (a) or a column (b) matrix, as matmul does.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = grad_out
-        if a.ndim == 1:
-            g2 = xp.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = xp.expand_dims(g2, -1)
+        # grad_out with the dropped axes restored: (*, m, n).
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = grad_out.reshape(1, 1)  # the 0-d dot product
+        elif a.ndim == 1:
+            g2 = xp.expand_dims(grad_out, -2)
+        elif b.ndim == 1:
+            g2 = xp.expand_dims(grad_out, -1)
+        else:
+            g2 = grad_out
         grad_a = grad_b = None
-        if ctx.needs_input_grad[0]:
+        if ctx.needs_input_grad[0]:  # (*, m, n) @ (*, n, k) -> (*, m, k)
             grad_a = unbroadcast(g2 @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if ctx.needs_input_grad[1]:
+        if ctx.needs_input_grad[1]:  # (*, k, m) @ (*, m, n) -> (*, k, n)
             grad_b = unbroadcast(xp.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
@@ -46,7 +58,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = x @ weight.T
+        out = x @ weight.T  # (*, in) @ (in, out) -> (*, out)
         if bias is not None:
             out += bias
         return out
@@ -73,6 +85,12 @@ def matmul(input, other):
     if k_in != k_other:
         raise ValueError(f"matmul: inner dimensions differ: input has shape {input.shape}, "
                          f"other has shape {other.shape} ({k_in} != {k_other})")
+    try:
+        np.broadcast_shapes(input.shape[:-2], other.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions do not broadcast: input has shape "
+                         f"{input.shape}, other has shape {other.shape} (batch "
+                         f"{input.shape[:-2]} vs {other.shape[:-2]})") from None
     return MatMul.apply(input, other)
 
 
@@ -85,6 +103,8 @@ def linear(input, weight, bias=None):
     if input.ndim < 1 or input.shape[-1] != weight.shape[1]:
         raise ValueError(f"linear: input's last dimension must equal in_features={weight.shape[1]} "
                          f"(weight shape {weight.shape}), got input shape {input.shape}")
+    if bias is not None:
+        require_float_input(bias, "bias", "linear")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     return Linear.apply(input, weight, bias)

@@ -2,19 +2,24 @@
 
 None of these computes anything: each moves elements, so each backward
 moves the gradient back to where the element came from (the inverse
-reshape or permutation, the slice a piece came from, ...).
+reshape or permutation, the slice a piece came from, ...). ``g = dL/dy``.
 """
 import numbers
 
 import numpy as np
 
-from .._validation import as_int, normalize_dim
+from .._validation import _is_int, as_int, normalize_dim
 from ..backend import xp_of
 from ..function import Function
+from ._common import require_tensor
 
 
 class Reshape(Function):
-    """``y = x`` viewed with another shape;  ``dL/dx = g`` reshaped back."""
+    """``y = x`` read in row-major order into ``shape`` (same element count).
+
+    ``dL/dx = g`` reshaped back to ``x.shape`` (element ``k`` of both, in
+    row-major order, is the same element).
+    """
 
     @staticmethod
     def forward(ctx, x, *, shape):
@@ -27,7 +32,10 @@ class Reshape(Function):
 
 
 class Permute(Function):
-    """``y = x.transpose(dims)``;  ``dL/dx = g.transpose(argsort(dims))``."""
+    """``y[i_0, ..., i_{n-1}] = x[j]`` with ``j[dims[k]] = i_k``: ``y.shape[k] = x.shape[dims[k]]``.
+
+    ``dL/dx = g.transpose(argsort(dims))``, the inverse permutation.
+    """
 
     @staticmethod
     def forward(ctx, x, *, dims):
@@ -36,16 +44,19 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        return grad_out.transpose(tuple(np.argsort(ctx.dims)))
+        return grad_out.transpose(tuple(int(d) for d in np.argsort(ctx.dims)))
 
 
 class Cat(Function):
-    """``y = [x_1, ..., x_k]`` joined along ``axis``;  ``dL/dx_i`` is ``g``'s slice of ``x_i``."""
+    """``y = [x_1, ..., x_k]`` joined along ``axis``: ``y.shape[axis] = sum_i x_i.shape[axis]``.
+
+    ``dL/dx_i`` is the slice of ``g`` along ``axis`` that ``x_i`` occupies.
+    """
 
     @staticmethod
     def forward(ctx, *inputs, axis):
         ctx.axis = axis
-        ctx.bounds = np.cumsum([x.shape[axis] for x in inputs])[:-1]
+        ctx.bounds = [int(b) for b in np.cumsum([x.shape[axis] for x in inputs])[:-1]]
         return xp_of(*inputs).concatenate(inputs, axis=axis)
 
     @staticmethod
@@ -54,7 +65,10 @@ class Cat(Function):
 
 
 class Stack(Function):
-    """``y = [x_1, ..., x_k]`` along a new ``axis``;  ``dL/dx_i = g`` indexed at ``i`` on ``axis``."""
+    """``y = [x_1, ..., x_k]`` along a new ``axis``: ``y.shape = S[:axis] + (k,) + S[axis:]``.
+
+    ``dL/dx_i = g`` indexed at ``i`` along ``axis``.
+    """
 
     @staticmethod
     def forward(ctx, *inputs, axis):
@@ -68,11 +82,13 @@ class Stack(Function):
 
 
 class Index(Function):
-    """``y = x[index]``;  ``dL/dx`` is zero except ``dL/dx[index] += g``.
+    """``y = x[index]`` with NumPy's indexing rules (its shape is whatever they give).
 
-    With integer-array indices an element can be picked twice, so the
-    backward scatters with ``add.at`` (which accumulates repeats); basic
-    slicing picks each element at most once and a plain assignment does.
+    ``dL/dx`` is zero except ``dL/dx[index] += g``. With integer-array (or
+    boolean-mask) indices an element can be picked twice, so the backward
+    scatters with ``add.at``, which accumulates repeats; basic indexing
+    (ints, slices, None, Ellipsis) picks each element at most once and a plain
+    assignment does.
     """
 
     @staticmethod
@@ -93,33 +109,58 @@ class Index(Function):
 
 
 class Pad(Function):
-    """``y`` = ``x`` surrounded by ``value``;  ``dL/dx`` = the interior of ``g``."""
+    """Constant padding: ``y`` is ``x`` with ``before_d`` values in front of and
+    ``after_d`` behind axis ``d``, each ``value``; a negative width crops instead.
+
+    ``y.shape[d] = x.shape[d] + before_d + after_d``. Output window
+    ``y[dst] = x[src]`` (``dst`` starts at ``max(before, 0)``, ``src`` at
+    ``max(-before, 0)``); ``dL/dx[src] = g[dst]`` and 0 on the cropped part.
+    """
 
     @staticmethod
     def forward(ctx, x, *, widths, value):
         xp = xp_of(x)
-        ctx.interior = tuple(slice(before, before + size) for (before, _), size in zip(widths, x.shape))
-        return xp.pad(x, widths, mode="constant", constant_values=value)
+        out_shape = tuple(n + b + a for n, (b, a) in zip(x.shape, widths))
+        src, dst = _pad_windows(x.shape, widths)
+        ctx.meta = (x.shape, src, dst)
+        out = xp.full(out_shape, value, dtype=x.dtype)
+        out[dst] = x[src]
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
-        return grad_out[ctx.interior]
+        shape, src, dst = ctx.meta
+        grad = xp_of(grad_out).zeros(shape, dtype=grad_out.dtype)
+        grad[src] = grad_out[dst]
+        return grad
+
+
+def _pad_windows(shape, widths):
+    """The slices of ``x`` (src) and of the padded output (dst) that hold the same elements."""
+    src, dst = [], []
+    for n, (before, after) in zip(shape, widths):
+        start = max(-before, 0)  # cropped from the front
+        length = n - start - max(-after, 0)  # minus what is cropped from the back
+        src.append(slice(start, start + length))
+        dst.append(slice(max(before, 0), max(before, 0) + length))
+    return tuple(src), tuple(dst)
 
 
 def _is_basic_index(index) -> bool:
     parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (slice, numbers.Integral)) for p in parts)
+    return all(p is None or p is Ellipsis or isinstance(p, slice)
+               or (isinstance(p, numbers.Integral) and not isinstance(p, bool)) for p in parts)
 
 
 def unwrap_index(index):
-    """Tensors inside an index become their arrays; lists become integer arrays."""
+    """Tensors inside an index become their arrays; lists become integer (or bool) arrays."""
     from ..tensor import Tensor
 
     def unwrap(part):
         if isinstance(part, Tensor):
             return part.data
         if isinstance(part, list):
-            return np.asarray(part)
+            return np.asarray([p.item() if isinstance(p, Tensor) else p for p in part])
         return part
 
     return tuple(unwrap(p) for p in index) if isinstance(index, tuple) else unwrap(index)
@@ -127,20 +168,27 @@ def unwrap_index(index):
 
 # ------------------------------------------------------------------ functional
 def reshape(input, shape):
-    """``input`` with a new shape (one entry may be -1); the element count must match."""
+    """``input`` with a new shape (one entry may be -1, inferred); the element count must match."""
+    require_tensor(input, "input", "reshape")
+    if _is_int(shape):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or not all(_is_int(s) for s in shape):
+        raise TypeError(f"reshape: shape must be a tuple of ints, got {shape!r}")
     shape = tuple(int(s) for s in shape)
+    if any(s < -1 for s in shape) or shape.count(-1) > 1:
+        raise ValueError(f"reshape: shape entries must be >= 0, with at most one -1, got {shape}")
     known = 1
     for s in shape:
-        if s != -1:
-            if s < 0:
-                raise ValueError(f"reshape: shape entries must be >= 0 or -1, got {shape}")
-            known *= s
-    if shape.count(-1) > 1:
-        raise ValueError(f"reshape: at most one -1 in shape, got {shape}")
-    if (shape.count(-1) == 0 and known != input.size) or (
-            shape.count(-1) == 1 and (known == 0 or input.size % known)):
+        known *= s if s != -1 else 1
+    if -1 in shape:
+        if known == 0 or input.size % known:
+            raise ValueError(f"reshape: cannot reshape a tensor of shape {input.shape} "
+                             f"({input.size} elements) into shape {shape}"
+                             + (" (-1 is ambiguous next to a 0)" if known == 0 else ""))
+        shape = tuple(s if s != -1 else input.size // known for s in shape)
+    elif known != input.size:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {input.shape} "
-                         f"({input.size} elements) into shape {shape}")
+                         f"({input.size} elements) into shape {shape} ({known} elements)")
     return Reshape.apply(input, shape=shape)
 
 
@@ -149,12 +197,16 @@ view = reshape
 
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dimensions ``start_dim..end_dim`` (inclusive) into one."""
+    require_tensor(input, "input", "flatten")
     if input.ndim == 0:
-        return reshape(input, (1,))
+        normalize_dim(start_dim, 0, "start_dim", "flatten")
+        normalize_dim(end_dim, 0, "end_dim", "flatten")
+        return Reshape.apply(input, shape=(1,))
     start = normalize_dim(start_dim, input.ndim, "start_dim", "flatten")
     end = normalize_dim(end_dim, input.ndim, "end_dim", "flatten")
     if start > end:
-        raise ValueError(f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+        raise ValueError(f"flatten: start_dim ({start_dim}) must not come after "
+                         f"end_dim ({end_dim})")
     shape = input.shape
     merged = 1
     for s in shape[start:end + 1]:
@@ -164,7 +216,10 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 def permute(input, dims):
     """Reorder the dimensions: output dimension ``i`` is input dimension ``dims[i]``."""
+    require_tensor(input, "input", "permute")
     dims = tuple(normalize_dim(d, input.ndim, "dims", "permute") for d in dims)
+    if input.ndim == 0 and dims in ((), (0,)):
+        return Permute.apply(input, dims=())
     if sorted(dims) != list(range(input.ndim)):
         raise ValueError(f"permute: dims must be a permutation of 0..{input.ndim - 1}, got {dims}")
     return Permute.apply(input, dims=dims)
@@ -172,72 +227,82 @@ def permute(input, dims):
 
 def transpose(input, dim0, dim1):
     """Swap two dimensions."""
-    dims = list(range(input.ndim))
+    require_tensor(input, "input", "transpose")
     a = normalize_dim(dim0, input.ndim, "dim0", "transpose")
     b = normalize_dim(dim1, input.ndim, "dim1", "transpose")
-    dims[a], dims[b] = dims[b], dims[a]
+    dims = list(range(input.ndim))
+    if input.ndim:
+        dims[a], dims[b] = dims[b], dims[a]
     return Permute.apply(input, dims=tuple(dims))
 
 
 def squeeze(input, dim=None):
-    """Drop size-1 dimensions (all, or only ``dim`` if it has size 1)."""
+    """Drop size-1 dimensions: all, or those of ``dim`` (an int or a tuple) that have size 1."""
+    require_tensor(input, "input", "squeeze")
     if dim is None:
-        shape = tuple(s for s in input.shape if s != 1)
+        axes = {k for k, s in enumerate(input.shape) if s == 1}
     else:
-        axis = normalize_dim(dim, input.ndim, "dim", "squeeze")
-        shape = input.shape if input.shape[axis] != 1 else input.shape[:axis] + input.shape[axis + 1:]
+        dims = (dim,) if _is_int(dim) else tuple(dim)
+        axes = {normalize_dim(d, input.ndim, "dim", "squeeze") for d in dims}
+        axes = {k for k in axes if input.ndim and input.shape[k] == 1}
+    shape = tuple(s for k, s in enumerate(input.shape) if k not in axes)
     return Reshape.apply(input, shape=shape)
 
 
 def unsqueeze(input, dim):
     """Insert a size-1 dimension at ``dim`` (in ``[-ndim-1, ndim]``)."""
+    require_tensor(input, "input", "unsqueeze")
     axis = normalize_dim(dim, input.ndim + 1, "dim", "unsqueeze")
     return Reshape.apply(input, shape=input.shape[:axis] + (1,) + input.shape[axis:])
 
 
-def _check_joinable(tensors, dim, op, same_size_on_dim):
+def _check_joinable(tensors, op):
     from ..tensor import Tensor
 
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: tensors must be a sequence of Tensors, got a single Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+        raise ValueError(f"{op}: tensors must be a non-empty sequence, got an empty one")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: tensors[{i}] must be a Tensor, got {type(t).__name__}")
-    first = tensors[0]
-    for i, t in enumerate(tensors[1:], start=1):
-        if t.ndim != first.ndim:
-            raise ValueError(f"{op}: tensors[{i}] has {t.ndim} dims but tensors[0] has {first.ndim}")
-        others = [k for k in range(first.ndim) if same_size_on_dim or k != dim]
-        if any(t.shape[k] != first.shape[k] for k in others):
-            raise ValueError(f"{op}: tensors[{i}] has shape {t.shape}, incompatible with "
-                             f"tensors[0]'s {first.shape} (sizes must match except along dim={dim})"
-                             if not same_size_on_dim else
-                             f"{op}: tensors[{i}] has shape {t.shape}, expected {first.shape}")
-        if t.dtype != first.dtype:
-            raise TypeError(f"{op}: tensors[{i}] has dtype {t.dtype}, tensors[0] has {first.dtype}")
+        if t.dtype != tensors[0].dtype:
+            raise TypeError(f"{op}: tensors[{i}] has dtype {t.dtype.name}, but tensors[0] has "
+                            f"{tensors[0].dtype.name}; convert explicitly")
     return tensors
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dimension."""
-    tensors = list(tensors)
-    if tensors and hasattr(tensors[0], "ndim"):
-        dim = normalize_dim(dim, tensors[0].ndim, "dim", "cat")
-    tensors = _check_joinable(tensors, dim, "cat", same_size_on_dim=False)
-    return Cat.apply(*tensors, axis=dim)
+    """Join tensors along an existing dimension; the other sizes must match."""
+    tensors = _check_joinable(tensors, "cat")
+    first = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise ValueError(f"cat: tensors[{i}] is zero-dimensional and cannot be concatenated")
+    axis = normalize_dim(dim, first.ndim, "dim", "cat")
+    for i, t in enumerate(tensors[1:], start=1):
+        if t.ndim != first.ndim or any(t.shape[k] != first.shape[k]
+                                       for k in range(first.ndim) if k != axis):
+            raise ValueError(f"cat: tensors[{i}] has shape {t.shape}, incompatible with "
+                             f"tensors[0]'s {first.shape}: sizes must match except along "
+                             f"dim={dim}")
+    return Cat.apply(*tensors, axis=axis)
 
 
 concat = cat
 
 
 def stack(tensors, dim=0):
-    """Join same-shaped tensors along a new dimension."""
-    tensors = list(tensors)
-    if tensors and hasattr(tensors[0], "ndim"):
-        dim = normalize_dim(dim, tensors[0].ndim + 1, "dim", "stack")
-    tensors = _check_joinable(tensors, dim, "stack", same_size_on_dim=True)
-    return Stack.apply(*tensors, axis=dim)
+    """Join same-shaped tensors along a new dimension ``dim`` (in ``[-ndim-1, ndim]``)."""
+    tensors = _check_joinable(tensors, "stack")
+    first = tensors[0]
+    axis = normalize_dim(dim, first.ndim + 1, "dim", "stack")
+    for i, t in enumerate(tensors[1:], start=1):
+        if t.shape != first.shape:
+            raise ValueError(f"stack: tensors[{i}] has shape {t.shape}, but tensors[0] has "
+                             f"{first.shape}; all must have the same shape")
+    return Stack.apply(*tensors, axis=axis)
 
 
 def _narrow(input, axis, start, stop):
@@ -247,45 +312,62 @@ def _narrow(input, axis, start, stop):
 
 def split(tensor, split_size_or_sections, dim=0):
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    require_tensor(tensor, "tensor", "split")
     axis = normalize_dim(dim, tensor.ndim, "dim", "split")
     length = tensor.shape[axis]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [as_int(s, "split_size_or_sections", 0, "split") for s in split_size_or_sections]
         if sum(sizes) != length:
-            raise ValueError(f"split: sections {list(sizes)} sum to {sum(sizes)}, but dim {dim} "
-                             f"has size {length}")
+            raise ValueError(f"split: split_size_or_sections {list(sizes)} sum to "
+                             f"{sum(sizes)}, but dim {dim} has size {length}")
     else:
         size = as_int(split_size_or_sections, "split_size_or_sections", 1, "split")
         sizes = [size] * (length // size) + ([length % size] if length % size else [])
+        sizes = sizes or [0]  # an empty dim still gives one (empty) piece, as in PyTorch
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     return tuple(_narrow(tensor, axis, int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
 
 
+
 def chunk(input, chunks, dim=0):
-    """``chunks`` pieces along ``dim`` of size ``ceil(n / chunks)`` (the last may be smaller)."""
+    """Pieces of size ``ceil(n / chunks)`` along ``dim`` (the last may be smaller, and
+    there may be fewer than ``chunks`` pieces, as in PyTorch)."""
+    require_tensor(input, "input", "chunk")
     chunks = as_int(chunks, "chunks", 1, "chunk")
     axis = normalize_dim(dim, input.ndim, "dim", "chunk")
-    size = max(-(-input.shape[axis] // chunks), 1)
+    size = -(-input.shape[axis] // chunks)
+    if size == 0:  # an empty dim: PyTorch gives `chunks` empty pieces
+        return tuple(_narrow(input, axis, 0, 0) for _ in range(chunks))
     return split(input, size, axis)
 
 
-def pad(input, pad, mode="constant", value=0.0):
-    """Pad with ``value``. ``pad`` lists (before, after) pairs from the LAST dimension backwards,
-    as in PyTorch: ``(left, right)`` pads the last dim, ``(left, right, top, bottom)`` the last two."""
+def pad(input, pad, mode="constant", value=None):
+    """Pad with ``value`` (None means 0). ``pad`` lists (before, after) pairs from the
+    LAST dimension backwards, as in PyTorch: ``(left, right)`` pads the last dim,
+    ``(left, right, top, bottom)`` the last two. A negative width crops."""
+    require_tensor(input, "input", "pad")
     if mode != "constant":
         raise ValueError(f"pad: mode must be 'constant' (the only mode implemented), got {mode!r}")
-    pad = tuple(pad)
+    if not isinstance(pad, (tuple, list)) or not all(_is_int(p) for p in pad):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
+    pad = tuple(int(p) for p in pad)
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: pad must hold an even number of entries, at most 2 per dimension "
                          f"({2 * input.ndim} for this {input.ndim}-D input), got {pad}")
-    for p in pad:
-        as_int(p, "pad", 0, "pad")
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    for d, (n, (before, after)) in enumerate(zip(input.shape, widths)):
+        cropped = -min(before, 0) - min(after, 0)
+        if cropped > n:  # as PyTorch, crop first, then pad
+            raise ValueError(f"pad: pad {pad} crops {cropped} from dim {d}, which has size {n}")
+    value = 0 if value is None else value
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"pad: value must be a number, got {type(value).__name__}")
     return Pad.apply(input, widths=tuple(widths), value=value)
 
 
 def index(input, index):
     """``input[index]``: NumPy indexing (ints, slices, None, Ellipsis, integer/bool arrays)."""
+    require_tensor(input, "input", "index")
     return Index.apply(input, index=unwrap_index(index))

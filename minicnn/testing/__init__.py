@@ -4,6 +4,9 @@
   against the analytic gradient, under a random upstream gradient.
 * :func:`compare_with_torch`: output and every input gradient against PyTorch
   under a random upstream gradient (PyTorch imported only when called).
+* :mod:`minicnn.testing.strategies`: hypothesis strategies for operator tests
+  (shapes, broadcastable shapes, dims/keepdim, tie-free values); imported
+  on its own, so the engine never needs hypothesis.
 """
 from .gradcheck import GradcheckError, InputReport, gradcheck, gradcheck_report
 from .torch_parity import ParityReport, compare_with_torch

@@ -45,10 +45,14 @@ class InputReport:
                 f"abs error {self.max_abs_error:.3g}, rel error {self.max_rel_error:.3g}")
 
 
-def _outputs(result):
-    if isinstance(result, Tensor):
-        return [result]
-    return [r for r in result if isinstance(r, Tensor) and r.requires_grad]
+def _float_outputs(result):
+    """The floating-point tensors ``fn`` returned, in order (indices and masks are skipped).
+
+    Chosen by dtype, not by ``requires_grad``, so the list is the same with
+    and without grad mode and each output keeps its upstream gradient.
+    """
+    results = [result] if isinstance(result, Tensor) else list(result)
+    return [r for r in results if isinstance(r, Tensor) and np.issubdtype(r.dtype, np.floating)]
 
 
 def _to_host(array):
@@ -70,24 +74,29 @@ def gradcheck_report(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         if inputs[i].dtype != np.float64:
             raise TypeError(f"gradcheck: input {i} has dtype {inputs[i].dtype}; use float64 "
                             f"(central differences in float32 cannot resolve a gradient)")
+        if not inputs[i].is_leaf:
+            raise ValueError(f"gradcheck: input {i} is not a leaf tensor (its .grad would not "
+                             f"be kept); pass a leaf, e.g. x.detach().requires_grad_()")
         inputs[i].grad = None
 
-    outputs = _outputs(fn(*inputs))
-    if not outputs:
-        raise ValueError("gradcheck: fn returned no tensor that requires grad")
+    outputs = _float_outputs(fn(*inputs))
+    if not any(out.requires_grad for out in outputs):
+        raise ValueError("gradcheck: fn returned no floating-point tensor that requires grad")
     rng = np.random.default_rng(seed)
     upstream = [rng.standard_normal(out.shape) for out in outputs]
 
-    # Analytic: one backward of L = sum_j <g_j, y_j>.
+    # Analytic: one backward of L = sum_j <g_j, y_j> (outputs that do not depend
+    # on any checked input contribute nothing).
     total = None
     for out, g in zip(outputs, upstream):
-        term = (out * Tensor._wrap(np.asarray(g, dtype=out.dtype))).sum()
-        total = term if total is None else total + term
+        if out.requires_grad:
+            term = (out * Tensor._wrap(np.asarray(g, dtype=out.dtype))).sum()
+            total = term if total is None else total + term
     total.backward()
 
     def loss_value():
         with no_grad():
-            outs = _outputs_all(fn(*inputs))
+            outs = _float_outputs(fn(*inputs))
         return sum(float(np.sum(_to_host(o.data) * g)) for o, g in zip(outs, upstream))
 
     reports = []
@@ -95,25 +104,18 @@ def gradcheck_report(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0):
         tensor = inputs[i]
         analytic = (np.zeros(tensor.shape) if tensor.grad is None else _to_host(tensor.grad))
         numeric = np.zeros(tensor.shape)
-        flat = tensor.data.reshape(-1)  # a view: perturbing it perturbs the input
-        for k in range(flat.size):
-            original = flat[k].item()
-            flat[k] = original + eps
+        data = tensor.data  # perturbed in place, element by element (any memory layout)
+        for k in np.ndindex(*tensor.shape):
+            original = data[k].item()
+            data[k] = original + eps
             plus = loss_value()
-            flat[k] = original - eps
+            data[k] = original - eps
             minus = loss_value()
-            flat[k] = original
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            data[k] = original
+            numeric[k] = (plus - minus) / (2 * eps)
         reports.append(_compare(i, analytic, numeric, atol, rtol))
         tensor.grad = None
     return reports
-
-
-def _outputs_all(result):
-    # Under no_grad nothing requires grad: keep every tensor output, in order.
-    if isinstance(result, Tensor):
-        return [result]
-    return [r for r in result if isinstance(r, Tensor)]
 
 
 def _compare(position, analytic, numeric, atol, rtol):

@@ -47,17 +47,26 @@ def _check(report, what, ours, theirs, atol, rtol):
     if ours.size == 0:
         report.max_abs_error[what] = report.max_rel_error[what] = 0.0
         return
-    error = np.abs(ours - theirs)
-    error = np.where(np.isnan(ours) & np.isnan(theirs), 0.0, error)
-    report.max_abs_error[what] = float(np.nanmax(error)) if not np.isnan(error).all() else float("nan")
-    report.max_rel_error[what] = float(np.max(error / np.maximum(np.abs(theirs), 1e-12)))
-    bad = ~(error <= atol + rtol * np.abs(theirs))
+    # Equal values (including equal infinities) and nan against nan agree.
+    same = (ours == theirs) | (np.isnan(ours) & np.isnan(theirs))
+    with np.errstate(invalid="ignore"):
+        error = np.where(same, 0.0, np.abs(ours - theirs))
+        bad = ~(same | (error <= atol + rtol * np.abs(theirs)))
+        relative = error / np.maximum(np.abs(theirs), 1e-12)
+    report.max_abs_error[what] = float(np.max(error))  # nan if any element is nan
+    report.max_rel_error[what] = float(np.max(relative))
     if bad.any():
         k = np.unravel_index(int(np.argmax(np.where(bad, error, -1))), error.shape)
         report.failures.append(
             f"{what}: {int(bad.sum())} of {error.size} elements differ beyond atol={atol}, "
             f"rtol={rtol}; worst at {tuple(int(i) for i in k)}: minicnn {ours[k]:.8g}, "
             f"PyTorch {theirs[k]:.8g}")
+
+
+def _check_dtype(report, what, ours, theirs):
+    theirs = str(theirs).replace("torch.", "")
+    if np.dtype(ours).name != theirs:
+        report.failures.append(f"{what}: dtype {np.dtype(ours).name} != PyTorch's {theirs}")
 
 
 def compare_with_torch(fn, torch_fn, inputs, *, atol=1e-5, rtol=1e-4, grad_inputs=None,
@@ -69,11 +78,15 @@ def compare_with_torch(fn, torch_fn, inputs, *, atol=1e-5, rtol=1e-4, grad_input
     positions that do. Both outputs are back-propagated with the same random
     upstream gradient, then the outputs and every input gradient are
     compared with ``|ours - theirs| <= atol + rtol |theirs|``.
-    Raises AssertionError listing every mismatch when ``check``; returns a
+    Dtypes must match too (no silent float64), and an output must require a
+    gradient in minicnn exactly when it does in PyTorch. Raises
+    AssertionError listing every mismatch when ``check``; returns a
     :class:`ParityReport`.
     """
     import torch
 
+    # NumPy scalars (what 0-d arithmetic gives) are 0-d arrays here.
+    inputs = [np.asarray(a) if isinstance(a, np.generic) else a for a in inputs]
     if grad_inputs is None:
         grad_inputs = [i for i, a in enumerate(inputs)
                        if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
@@ -94,8 +107,12 @@ def compare_with_torch(fn, torch_fn, inputs, *, atol=1e-5, rtol=1e-4, grad_input
     rng = np.random.default_rng(seed)
     ours_terms, theirs_terms = [], []
     for k, (o, t) in enumerate(zip(ours_out, theirs_out)):
+        _check_dtype(report, f"output {k}", o.dtype, t.dtype)
         _check(report, f"output {k}", _host(o.data), t.detach().numpy(), atol, rtol)
-        if o.requires_grad and t.requires_grad:
+        if o.requires_grad != t.requires_grad:
+            report.failures.append(f"output {k}: requires_grad is {o.requires_grad} in minicnn, "
+                                   f"{t.requires_grad} in PyTorch")
+        elif o.requires_grad and o.shape == tuple(t.shape):  # (a shape mismatch is reported)
             g = rng.standard_normal(o.shape).astype(o.dtype)
             ours_terms.append((o, g))
             theirs_terms.append((t, torch.from_numpy(g.copy())))
@@ -111,6 +128,7 @@ def compare_with_torch(fn, torch_fn, inputs, *, atol=1e-5, rtol=1e-4, grad_input
                 report.failures.append(f"grad input {i}: minicnn {'None' if ours_grad is None else 'set'}"
                                        f", PyTorch {'None' if theirs_grad is None else 'set'}")
                 continue
+            _check_dtype(report, f"grad input {i}", ours_grad.dtype, theirs_grad.dtype)
             _check(report, f"grad input {i}", _host(ours_grad), theirs_grad.numpy(), atol, rtol)
     if check and report.failures:
         raise AssertionError("minicnn and PyTorch disagree:\n  " + "\n  ".join(report.failures))
