@@ -16,3 +16,6 @@ from .nn.functional import (abs, amax, amin, argmax, argmin, cat, chunk, clamp, 
 from .nn.functional import max as max, min as min, std as std  # noqa: E402
 
 __version__ = "0.1.0"
+
+from . import models  # noqa: E402
+from .summary import summary  # noqa: E402
