@@ -11,14 +11,18 @@ setup(
     long_description=long_description,
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["minicnn", "minicnn.*"]),
+    # kernels/ (the CUDA kernels, Numba) ships inside the package as minicnn._kernels.
+    packages=find_packages(include=["minicnn", "minicnn.*"]) + ["minicnn._kernels"],
+    package_dir={"minicnn._kernels": "kernels"},
     install_requires=[
         "numpy>=2.0",  # stacked, broadcast matmul is 25-57x slower on NumPy 1.x
         "numba>=0.60",
     ],
     extras_require={
         # torch is the test oracle only; 2.13.0 is the CPU build on the local disk.
-        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0"],
+        # numba-cuda + NVRTC/NVVM compile every CUDA kernel to PTX in CI, without a GPU.
+        "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "numba-cuda>=0.30,<0.31",
+                 "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14"],
         # One CUDA major version for CuPy and Numba's CUDA target.
         "gpu": ["cupy-cuda13x>=14", "numba-cuda[cu13]>=0.20"],
     },
