@@ -14,9 +14,13 @@ setup(
     # kernels/ (the CUDA kernels, Numba) ships inside the package as minicnn._kernels.
     packages=find_packages(include=["minicnn", "minicnn.*"]) + ["minicnn._kernels"],
     package_dir={"minicnn._kernels": "kernels"},
+    # The bundled digits (from scikit-learn, BSD-3-Clause; UCI optdigits, CC BY 4.0), so that
+    # `minicnn train` works offline on a fresh install; attribution in DIGITS-LICENSE.txt.
+    package_data={"minicnn.data": ["digits.csv.gz", "DIGITS-LICENSE.txt"]},
     install_requires=[
         "numpy>=2.0",  # stacked, broadcast matmul is 25-57x slower on NumPy 1.x
         "numba>=0.60",
+        "matplotlib>=3.5",  # the loss/accuracy curves (curves.png) of `minicnn train`
     ],
     extras_require={
         # torch is the test oracle only; 2.13.0 is the CPU build on the local disk.

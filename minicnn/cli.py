@@ -5,10 +5,28 @@ Subcommands:
 * ``minicnn check [OP ...]``: for each operator (all by default), run the
   float64 gradient check and, when PyTorch is installed, the float32 parity
   check on a few configurations; print a table; exit 1 if anything fails.
+* ``minicnn train [options]``: train a model (by default a small ResNet on the
+  bundled digits) with a progress bar, per-epoch test accuracy, a run folder
+  with checkpoints, metrics.csv and curves.png; ``--resume CKPT`` continues a
+  run exactly; Ctrl-C saves a checkpoint and stops.
+* ``minicnn evaluate CKPT``: the test loss and accuracy (per class too) of a
+  checkpoint.
+* ``minicnn models``: the model zoo with parameter counts.
+* ``minicnn summary MODEL``: the per-layer table (output shapes, parameters,
+  multiply-accumulates) of a model.
 """
 import argparse
+import json
+import os
 import sys
 import time
+
+# Numba's OpenMP workers spin-wait after each parallel region and then fight
+# OpenBLAS's threads for the 2 cores: measured, a ResNet training step ran
+# 3-10x slower than with passive waiting. Set before any kernel starts the
+# thread pool (the variable is read once, when libgomp starts); a value the
+# user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _torch_available() -> bool:
@@ -66,7 +84,222 @@ def run_check(ops, seed: int, use_torch: bool, out=None) -> int:
     return 1 if failures else 0
 
 
+# ------------------------------------------------------------------ train
+def _model_kwargs(pairs):
+    """``["width=16", "small_input=false"]`` -> ``{"width": 16, "small_input": False}``
+    (values are read as JSON when they parse, else kept as strings)."""
+    kwargs = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--model-kw: expected KEY=VALUE with KEY a Python name, got {pair!r}")
+        text = value.strip()
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            kwargs[key] = lowered == "true"
+            continue
+        try:
+            kwargs[key] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[key] = text
+    return kwargs
+
+
+def _int_list(text):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs, got {text!r}") from None
+
+
+def _add_train_parser(commands):
+    from .train.config import DEFAULT_LR, DEFAULT_MODEL, DEFAULT_MODEL_KWARGS, OPTIMIZERS, \
+        SCHEDULES, TrainConfig
+
+    defaults = TrainConfig()
+    train = commands.add_parser(
+        "train", help="train a model (default: a small ResNet on the bundled digits)",
+        description="Train a model from the zoo on a dataset; each epoch prints the training "
+                    "loss and accuracy and the test accuracy, and writes checkpoints "
+                    "(last.npz, best.npz), metrics.csv and curves.png to the run folder. "
+                    "Ctrl-C saves a checkpoint; --resume continues exactly where it stopped.")
+    add = train.add_argument
+    kw_default = " ".join(f"{k}={v}" for k, v in DEFAULT_MODEL_KWARGS.items())
+    add("--model", default=None, metavar="NAME",
+        help=f"a model of `minicnn models` (default {DEFAULT_MODEL} with {kw_default})")
+    add("--model-kw", action="append", default=None, metavar="KEY=VALUE",
+        help="constructor argument of the model, repeatable (e.g. --model-kw width=16)")
+    add("--dataset", default=None, metavar="NAME",
+        help=f"digits (bundled), mnist, fashion-mnist or cifar10 (default {defaults.dataset})")
+    add("--data-dir", default=None, metavar="DIR",
+        help="folder with the mnist / fashion-mnist IDX files or the cifar10 batches")
+    add("--epochs", type=int, default=None, help=f"number of epochs (default {defaults.epochs})")
+    add("--batch-size", type=int, default=None,
+        help=f"training batch size (default {defaults.batch_size})")
+    add("--optimizer", default=None, metavar="NAME",
+        help=f"{', '.join(OPTIMIZERS)} (default {defaults.optimizer})")
+    add("--lr", type=float, default=None,
+        help="learning rate (default: " + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items())
+        + "); the peak rate with a warm-up or onecycle")
+    add("--momentum", type=float, default=None, help=f"SGD momentum (default {defaults.momentum})")
+    add("--no-nesterov", dest="nesterov", action="store_const", const=False, default=None,
+        help="plain momentum instead of Nesterov's (SGD)")
+    add("--weight-decay", type=float, default=None,
+        help=f"L2 penalty (decoupled for adamw) (default {defaults.weight_decay:g})")
+    add("--schedule", default=None, metavar="NAME",
+        help=f"learning-rate schedule: {', '.join(SCHEDULES)} (default {defaults.schedule})")
+    add("--warmup-epochs", type=int, default=None,
+        help="epochs of linear warm-up from lr/10 (default 1; none with onecycle)")
+    add("--step-size", type=int, default=None,
+        help="step schedule: epochs between decays, counted after the warm-up "
+             "(default epochs // 3)")
+    add("--milestones", type=_int_list, default=None, metavar="E1,E2",
+        help="multistep schedule: epochs (from the start of the run) at which to decay "
+             "(default epochs/2, 3 epochs/4)")
+    add("--gamma", type=float, default=None, help=f"step/multistep decay (default {defaults.gamma})")
+    add("--no-augment", dest="augment", action="store_const", const=False, default=None,
+        help="no random shifts (and flips on cifar10) of the training images")
+    add("--label-smoothing", type=float, default=None, help="cross-entropy label smoothing")
+    add("--clip-grad-norm", type=float, default=None, metavar="MAX",
+        help="clip the gradients' joint L2 norm to MAX")
+    add("--eval-batch-size", type=int, default=None,
+        help=f"batch size of the test evaluation (default {defaults.eval_batch_size})")
+    add("--device", default=None, help="cpu or cuda (default cpu)")
+    add("--seed", type=int, default=None, help=f"random seed (default {defaults.seed})")
+    add("--workers", dest="num_workers", type=int, default=None,
+        help="background threads preparing batches (default 0)")
+    add("--out", default=None, metavar="DIR",
+        help="run folder (default runs/<date>-<time>-<model>-<dataset>); must be empty")
+    add("--resume", default=None, metavar="CKPT",
+        help="continue the run of this checkpoint (in its folder unless --out); only --epochs, "
+             "--data-dir, --device, --workers and --eval-batch-size may change")
+    add("--overwrite", action="store_true", help="allow --out to be a folder holding a run")
+    return train
+
+
+_TRAIN_OPTIONS = ("model", "dataset", "data_dir", "epochs", "batch_size", "optimizer", "lr",
+                  "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "step_size",
+                  "milestones", "gamma", "augment", "label_smoothing", "clip_grad_norm",
+                  "eval_batch_size", "device", "seed", "num_workers")
+
+
+def run_train(args, argv) -> int:
+    from .device import DeviceUnavailableError
+    from .train import CheckpointError, NonFiniteLossError, RunFolderError, TrainConfig, Trainer
+
+    given = {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
+    command = "minicnn train " + " ".join(argv)
+    try:
+        if args.model_kw is not None:
+            given["model_kwargs"] = _model_kwargs(args.model_kw)
+        if args.resume is not None:
+            trainer = Trainer(resume=args.resume, overrides=given, out=args.out,
+                              overwrite=args.overwrite, command=command)
+        else:
+            trainer = Trainer(TrainConfig(**given), out=args.out, overwrite=args.overwrite,
+                              command=command)
+        result = trainer.run()
+    except KeyboardInterrupt:  # before training started (loading data), or a second Ctrl-C
+        print("minicnn train: interrupted; no checkpoint was written by this Ctrl-C",
+              file=sys.stderr)
+        return 130
+    except NonFiniteLossError as error:
+        print(f"minicnn train: {error}", file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, RunFolderError, CheckpointError,
+            DeviceUnavailableError) as error:
+        print(f"minicnn train: {error}", file=sys.stderr)
+        return 2
+    return 130 if result.status == "interrupted" else 0
+
+
+# ------------------------------------------------------------------ evaluate
+def run_evaluate(args) -> int:
+    from .device import DeviceUnavailableError
+    from .train import CheckpointError, evaluate_checkpoint
+
+    try:
+        scores = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, split=args.split,
+                                     batch_size=args.batch_size, device=args.device)
+    except (ValueError, FileNotFoundError, CheckpointError, DeviceUnavailableError) as error:
+        print(f"minicnn evaluate: {error}", file=sys.stderr)
+        return 2
+    print(f"{scores['model']} on {scores['dataset']} ({scores['split']} split), checkpoint after "
+          f"epoch {scores['epoch']}: {args.checkpoint}")
+    print(f"loss {scores['loss']:.4f}  accuracy {100 * scores['accuracy']:.2f}% "
+          f"({scores['correct']}/{scores['count']})  in {scores['seconds']:.2f} s")
+    width = max(len(str(c)) for c in scores["classes"])
+    print("per class: " + "  ".join(f"{str(c):>{width}} {100 * a:5.1f}%"
+                                    for c, a in zip(scores["classes"], scores["per_class"])))
+    return 0
+
+
+# ------------------------------------------------------------------ models / summary
+def run_models(out=None) -> int:
+    from .train.models import available_models
+
+    out = out or sys.stdout
+    rows = []
+    for name, constructor in sorted(available_models().items()):
+        try:
+            imagenet = constructor(num_classes=1000).num_parameters()
+        except Exception as error:  # noqa: BLE001 - a registered model may not take these
+            imagenet = f"({type(error).__name__})"
+        try:
+            digits = constructor(num_classes=10, in_channels=1, small_input=True).num_parameters()
+        except Exception as error:  # noqa: BLE001
+            digits = f"({type(error).__name__})"
+        rows.append((name, imagenet, digits))
+    header = ("model", "params (3x224x224, 1000 classes)", "params (1x8x8 digits, 10 classes)")
+    cells = [header] + [(n, f"{a:,}" if isinstance(a, int) else a,
+                         f"{b:,}" if isinstance(b, int) else b) for n, a, b in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(3)]
+    for index, row in enumerate(cells):
+        print("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]),
+              file=out)
+        if index == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+    print(f"\n{len(rows)} models; train one with: minicnn train --model NAME "
+          f"[--model-kw width=16 | width_mult=0.5 ...]", file=out)
+    return 0
+
+
+_DATASET_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
+                   "cifar10": (3, 32, 32)}
+
+
+def run_summary(args) -> int:
+    from .summary import summary
+    from .train.models import build_model, model_kwargs_for
+
+    try:
+        extra = _model_kwargs(args.model_kw)
+        if args.dataset is not None:
+            if args.dataset not in _DATASET_SHAPES:
+                raise ValueError(f"--dataset: unknown choice {args.dataset!r}; valid choices: "
+                                 f"{', '.join(_DATASET_SHAPES)}")
+            shape = _DATASET_SHAPES[args.dataset]
+            kwargs = model_kwargs_for(shape, args.num_classes or 10, extra)
+        else:
+            shape = tuple(int(v) for v in args.input_shape.split(","))
+            if len(shape) != 3 or min(shape) < 1:
+                raise ValueError(f"--input-shape must be C,H,W, got {args.input_shape!r}")
+            kwargs = {"num_classes": args.num_classes or 1000}
+            if shape[0] != 3:
+                kwargs["in_channels"] = shape[0]
+            kwargs.update(extra)
+        model = build_model(args.model, kwargs)
+        table = summary(model, (args.batch,) + shape)
+    except ValueError as error:
+        print(f"minicnn summary: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.model}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})")
+    print(table)
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="minicnn", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
@@ -76,9 +309,50 @@ def main(argv=None) -> int:
     check.add_argument("ops", nargs="*", metavar="OP", help="operators to check (default: all)")
     check.add_argument("--seed", type=int, default=0, help="seed for inputs and upstream gradients")
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch parity checks")
+
+    _add_train_parser(commands)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="test loss and accuracy of a checkpoint",
+        description="Rebuild the model a checkpoint was saved from, load its weights and "
+                    "evaluate it on its dataset's test split.")
+    evaluate.add_argument("checkpoint", metavar="CKPT", help="a .npz checkpoint (last.npz, best.npz)")
+    evaluate.add_argument("--data-dir", default=None, metavar="DIR",
+                          help="dataset folder, if not the one the run used")
+    evaluate.add_argument("--split", default="test", choices=("test", "train"))
+    evaluate.add_argument("--batch-size", type=int, default=None)
+    evaluate.add_argument("--device", default="cpu")
+
+    commands.add_parser("models", help="list the model zoo with parameter counts",
+                        description="Every model `minicnn train --model` accepts, with its "
+                                    "parameter count in the ImageNet and the digits "
+                                    "configuration.")
+
+    summary = commands.add_parser(
+        "summary", help="per-layer table of a model: output shapes, parameters, MACs",
+        description="Run MODEL once on zeros and print each layer's output shape, parameters "
+                    "and multiply-accumulates, with totals.")
+    summary.add_argument("model", metavar="MODEL")
+    summary.add_argument("--input-shape", default="3,224,224", metavar="C,H,W",
+                         help="input image shape (default 3,224,224)")
+    summary.add_argument("--dataset", default=None,
+                         help="use this dataset's image shape and the trainer's model arguments "
+                              "(digits: 1x8x8 with small_input=True)")
+    summary.add_argument("--num-classes", type=int, default=None)
+    summary.add_argument("--batch", type=int, default=1, help="batch size of the MAC count")
+    summary.add_argument("--model-kw", action="append", default=None, metavar="KEY=VALUE")
+
     args = parser.parse_args(argv)
     if args.command == "check":
         return run_check(args.ops, args.seed, not args.no_torch)
+    if args.command == "train":
+        return run_train(args, argv[1:])
+    if args.command == "evaluate":
+        return run_evaluate(args)
+    if args.command == "models":
+        return run_models()
+    if args.command == "summary":
+        return run_summary(args)
     parser.print_help()
     return 2
 

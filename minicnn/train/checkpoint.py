@@ -1,0 +1,204 @@
+"""Checkpoints: one ``.npz`` file that cannot run code when loaded, written atomically.
+
+Layout of the archive (NumPy's ``.npz``: a zip of ``.npy`` arrays)::
+
+    __meta__                 a 0-d unicode array holding one JSON document
+    model/<state_dict key>   the model's parameters and buffers
+    <path>                   every other array (optimizer moments ...), named
+                             by where it sits in the JSON document
+
+The JSON document holds everything that is not an array: the format name
+and version, the run configuration, the model's name and constructor
+arguments, the epoch and step, the optimizer's and scheduler's scalar state,
+the random generators' states, the metrics history. Inside it an array is
+written as ``{"__array__": "<archive key>"}``; tuples, ``Counter``s and dicts
+with non-string keys (the optimizer's state is keyed by parameter index) are
+tagged likewise so that they come back as they went in.
+
+Loading uses ``np.load(..., allow_pickle=False)``: an archive with pickled
+objects is refused, so a checkpoint from an untrusted source can at worst
+hold wrong numbers, never code. ``save_checkpoint`` writes to a temporary
+file in the target folder, flushes it to disk and renames it over the target
+(``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the
+previous checkpoint intact, never a half-written one.
+"""
+import json
+import os
+import tempfile
+import zipfile
+from collections import Counter
+
+import numpy as np
+
+from ..backend import is_cupy_array
+
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "pack", "unpack",
+           "FORMAT", "VERSION", "check_state_dict_fits"]
+
+FORMAT = "minicnn-checkpoint"
+VERSION = 1
+_META = "__meta__"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable minicnn checkpoint, or one that does not fit the model."""
+
+
+# ------------------------------------------------------------------ JSON packing
+def pack(value, path: str, arrays: dict):
+    """``value`` as JSON-ready data; arrays are moved into ``arrays`` under keys from ``path``."""
+    if isinstance(value, np.ndarray) or is_cupy_array(value):
+        key = path
+        if key in arrays or key == _META:
+            raise ValueError(f"checkpoint: two arrays would be stored as {key!r}")
+        arrays[key] = value.get() if is_cupy_array(value) else np.asarray(value)
+        return {"__array__": key}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Counter):
+        return {"__counter__": [[pack(k, f"{path}/key", arrays), n] for k, n in value.items()]}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value) and "__array__" not in value:
+            return {k: pack(v, f"{path}/{k}", arrays) for k, v in value.items()}
+        return {"__items__": [[pack(k, f"{path}/key{i}", arrays), pack(v, f"{path}/{k}", arrays)]
+                              for i, (k, v) in enumerate(value.items())]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [pack(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [pack(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"checkpoint: cannot store a {type(value).__name__} at {path!r}")
+
+
+def unpack(value, arrays: dict, source="checkpoint"):
+    """The inverse of :func:`pack`."""
+    if isinstance(value, list):
+        return [unpack(v, arrays, source) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            key = value["__array__"]
+            if key not in arrays:
+                raise CheckpointError(f"{source}: truncated or corrupt checkpoint: the array "
+                                      f"{key!r} it refers to is missing")
+            return arrays[key]
+        if set(value) == {"__tuple__"}:
+            return tuple(unpack(v, arrays, source) for v in value["__tuple__"])
+        if set(value) == {"__counter__"}:
+            return Counter({unpack(k, arrays, source): n for k, n in value["__counter__"]})
+        if set(value) == {"__items__"}:
+            return {unpack(k, arrays, source): unpack(v, arrays, source)
+                    for k, v in value["__items__"]}
+        return {k: unpack(v, arrays, source) for k, v in value.items()}
+    return value
+
+
+# ------------------------------------------------------------------ files
+def _umask_mode() -> int:
+    """0o666 minus the process umask: what ``open()`` would give a new file (mkstemp gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def save_checkpoint(path, meta: dict, model_state: dict) -> None:
+    """Write ``meta`` (packed to JSON plus arrays) and ``model_state`` (name -> array) to
+    ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``."""
+    arrays = {}
+    document = dict(meta, format=FORMAT, version=VERSION)
+    packed = pack(document, "meta", arrays)
+    for key, value in model_state.items():
+        arrays["model/" + key] = value.get() if is_cupy_array(value) else np.asarray(value)
+    text = json.dumps(packed)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                         dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **{_META: np.array(text)}, **arrays)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, _umask_mode())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def load_checkpoint(path) -> tuple:
+    """``(meta, model_state)`` from a checkpoint written by :func:`save_checkpoint`.
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointError`
+    (a ValueError) with a sentence saying what is wrong for anything else: not
+    a zip archive, truncated, pickled content, another program's ``.npz``, a
+    newer format version.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):  # no end-of-archive record: truncated, or another format
+        raise CheckpointError(f"{path}: not a minicnn checkpoint, or a truncated one (it is not "
+                              f"a complete .npz/zip archive)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if _META not in names:
+                raise CheckpointError(
+                    f"{path}: an .npz archive but not a minicnn checkpoint (it has no {_META} "
+                    f"entry; its arrays are {', '.join(names[:8]) or 'none'}"
+                    f"{' ...' if len(names) > 8 else ''})")
+            arrays = {name: archive[name] for name in names}
+    except CheckpointError:
+        raise
+    except ValueError as error:
+        if "allow_pickle" in str(error) or "pickle" in str(error).lower():
+            raise CheckpointError(f"{path}: the file holds pickled Python objects; minicnn "
+                                  f"checkpoints never do, and loading them could run code, "
+                                  f"so it is refused") from error
+        raise CheckpointError(f"{path}: not a minicnn checkpoint (not a readable .npz "
+                              f"archive: {error})") from error
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
+        raise CheckpointError(f"{path}: not a minicnn checkpoint, or a truncated one (not a "
+                              f"readable .npz archive: {type(error).__name__}: {error})") from error
+    try:
+        document = json.loads(str(arrays.pop(_META)))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise CheckpointError(f"{path}: corrupt checkpoint: its {_META} entry is not JSON "
+                              f"({error})") from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a minicnn checkpoint (its {_META} entry does not say "
+                              f"format {FORMAT!r})")
+    if document.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {document.get('version')!r}; "
+                              f"this minicnn reads version {VERSION}")
+    meta = unpack(document, arrays, path)
+    model_state = {key[len("model/"):]: value for key, value in arrays.items()
+                   if key.startswith("model/")}
+    return meta, model_state
+
+
+def check_state_dict_fits(model, state: dict, source: str, described: str = "") -> None:
+    """Raise :class:`CheckpointError` naming the mismatched keys unless ``state`` has exactly
+    the model's keys with the model's shapes (checked before anything is loaded)."""
+    own = {key: tuple(value.shape) for key, value in model.state_dict().items()}
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {own[k]}" for k in own
+              if k in state and tuple(state[k].shape) != own[k]]
+    if not (missing or unexpected or shapes):
+        return
+
+    def listing(title, items):
+        shown = ", ".join(items[:10]) + (f", ... ({len(items)} in all)" if len(items) > 10 else "")
+        return f"\n  {title} ({len(items)}): {shown}"
+
+    message = f"{source}: the checkpoint does not fit this model{described}."
+    if missing:
+        message += listing("missing in the checkpoint", missing)
+    if unexpected:
+        message += listing("unexpected (not in the model)", unexpected)
+    if shapes:
+        message += listing("shape mismatches", shapes)
+    raise CheckpointError(message)

@@ -1,0 +1,111 @@
+"""The train / evaluate / models / summary subcommands, and Ctrl-C on a real process."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from minicnn.cli import _model_kwargs, main
+from minicnn.train import load_checkpoint
+
+from . import _tiny  # noqa: F401
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TINY = ["--model", "tiny_cnn", "--batch-size", "64"]
+
+
+def test_train_then_evaluate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "training tiny_cnn" in text and "epoch 2/2" in text and "done: test accuracy" in text
+    assert main(["evaluate", str(out / "last.npz")]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy" in text and "/355)" in text and "per class:" in text
+    assert main(["evaluate", str(out / "last.npz"), "--split", "train"]) == 0
+    assert "/1442)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--model", "nope"], "unknown choice 'nope'; valid choices:.*resnet18"),
+    (["--dataset", "svhn"], "valid choices: digits, mnist, fashion-mnist, cifar10"),
+    (["--optimizer", "lbfgs"], "valid choices: sgd, adam, adamw, rmsprop"),
+    (["--lr", "0"], "--lr must be > 0"),
+    (["--batch-size", "0"], "--batch-size must be an integer >= 1"),
+    (["--model-kw", "width"], "KEY=VALUE"),
+    (["--dataset", "mnist", "--data-dir", "/no/such/folder"], "train-images-idx3-ubyte"),
+    (["--resume", "/no/such/ckpt.npz"], "checkpoint not found"),
+])
+def test_train_bad_input_exits_2_with_a_message(tmp_path, capsys, argv, match):
+    assert main(["train", *argv, "--out", str(tmp_path / "run")]) == 2
+    assert re.search(match, capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
+
+
+def test_model_kw_parsing():
+    assert _model_kwargs(["width=16", "small_input=false", "name=abc", "mult=0.5"]) == \
+        {"width": 16, "small_input": False, "name": "abc", "mult": 0.5}
+
+
+def test_models_lists_the_zoo_with_parameter_counts(capsys):
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    # torchvision's published counts (issue 3): the zoo's ImageNet configurations.
+    for name, count in [("resnet18", "11,689,512"), ("mobilenet_v3_small", "2,542,856"),
+                        ("shufflenet_v2_x0_5", "1,366,792"), ("efficientnet_b0", "5,288,548")]:
+        line = next(line for line in text.splitlines() if line.startswith(name + " "))
+        assert count in line
+    assert "tiny_cnn" in text
+
+
+def test_summary_of_a_model(capsys):
+    from minicnn.models import resnet18
+
+    assert main(["summary", "resnet18", "--dataset", "digits", "--model-kw", "width=8"]) == 0
+    text = capsys.readouterr().out
+    expected = resnet18(num_classes=10, in_channels=1, small_input=True, width=8).num_parameters()
+    assert f"total params: {expected:,}" in text
+    assert "small_input=True" in text and "[1, 10]" in text
+    assert main(["summary", "nope"]) == 2
+    assert "valid choices" in capsys.readouterr().err
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    """SIGINT to a real training process: it finishes the step, saves, says how to resume and
+    exits with status 130 (no traceback); the checkpoint resumes."""
+    out = tmp_path / "run"
+    script = ("import sys, tests.train._tiny; from minicnn.cli import main; "
+              f"sys.exit(main(['train', '--model', 'tiny_cnn', '--epochs', '200', '--schedule', "
+              f"'constant', "
+              f"'--out', {str(out)!r}]))")
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        lines = []
+        deadline = time.time() + 60
+        while time.time() < deadline:  # wait for the first finished epoch
+            line = process.stdout.readline()
+            lines.append(line)
+            if not line or re.match(r"epoch +1/200", line):
+                break
+        assert re.match(r"epoch +1/200", lines[-1]), "".join(lines) + process.stderr.read()
+        time.sleep(0.3)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert "interrupted at step" in stdout and "--resume" in stdout
+    meta, _ = load_checkpoint(out / "last.npz")
+    assert meta["reason"] == "interrupted" and meta["progress"]["step"] >= 45
+    # It resumes (the constant schedule may be shortened to end sooner).
+    assert main(["train", "--resume", str(out / "last.npz"), "--epochs", "2"]) == 0
+    _, state = load_checkpoint(out / "last.npz")
+    assert all(np.isfinite(v).all() for v in state.values())
