@@ -3,6 +3,15 @@
 NumPy (and CuPy) arrays, a hand-written reverse-mode autograd, every operator's
 math in its docstring, and tests that check each number against PyTorch.
 """
+import os
+
+# Numba's OpenMP workers spin-wait after each parallel region and then fight
+# OpenBLAS's threads for the cores: measured on 2 cores, a small matmul right
+# after a parallel Numba kernel ran 3x slower, a ResNet training step up to 10x.
+# libgomp reads the variable once, when it starts (at the first parallel
+# kernel), so it is set here, before any; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .function import Function
 from .random import get_rng_state, manual_seed, set_rng_state
@@ -17,5 +26,5 @@ from .nn.functional import max as max, min as min, std as std  # noqa: E402
 
 __version__ = "0.1.0"
 
-from . import models  # noqa: E402
+from . import data, models, optim  # noqa: E402
 from .summary import summary  # noqa: E402

@@ -21,12 +21,6 @@ import os
 import sys
 import time
 
-# Numba's OpenMP workers spin-wait after each parallel region and then fight
-# OpenBLAS's threads for the 2 cores: measured, a ResNet training step ran
-# 3-10x slower than with passive waiting. Set before any kernel starts the
-# thread pool (the variable is read once, when libgomp starts); a value the
-# user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _torch_available() -> bool:
@@ -342,7 +336,13 @@ def main(argv=None) -> int:
     summary.add_argument("--batch", type=int, default=1, help="batch size of the MAC count")
     summary.add_argument("--model-kw", action="append", default=None, metavar="KEY=VALUE")
 
+    from .explain import add_explain_parser, run_explain
+
+    add_explain_parser(commands)
+
     args = parser.parse_args(argv)
+    if args.command == "explain":
+        return run_explain(args)
     if args.command == "check":
         return run_check(args.ops, args.seed, not args.no_torch)
     if args.command == "train":

@@ -33,11 +33,11 @@ from .norm import BatchNorm2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .shape import ChannelShuffle, Flatten
 from .squeeze_excitation import SqueezeExcitation
-from . import blocks  # noqa: E402  (blocks build on the layers above)
+from . import blocks, utils  # noqa: E402  (blocks build on the layers above)
 
 __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential",
            "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm2d", "Linear",
            "Identity", "Dropout", "Flatten", "ChannelShuffle", "ReLU", "ReLU6", "LeakyReLU", "ELU",
            "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks"]
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils"]
