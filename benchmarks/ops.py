@@ -1,20 +1,31 @@
 """Operator speed, minicnn against PyTorch, side by side in one run.
 
 For every case: forward (inference, no graph) and forward+backward (graph,
-then backward with a random upstream gradient), float32, both engines on the
-same data and the same thread count. Engines are interleaved round by round
-(PyTorch at 2 threads has noisy stretches, see shared/PERF-NOTES.md) and each
-figure is the median of the rounds after warm-up. The ratio is
-minicnn / PyTorch: below 1 means minicnn is faster.
+then backward with a fixed random upstream gradient), float32, both engines
+on the same data and the same thread count. The ratio is minicnn / PyTorch:
+below 1 means minicnn is faster.
+
+Each engine times its cases in a process of its own, and the processes
+alternate (minicnn, PyTorch, minicnn, ...) for ``--repeats`` rounds; every
+figure is the median over all timed calls. Separate processes because both
+engines' OpenMP thread pools spin after a parallel region and slow whichever
+engine runs next in the same process (measured: 3x on a grouped conv);
+alternating because the machine's speed drifts (PERF-NOTES.md).
 
 Peak memory of the dense conv forward+backward is measured in a fresh
-subprocess per engine: the rise of the resident set's high-water mark
+process per engine: the rise of the resident set's high-water mark
 (ru_maxrss) above the resident set just before the step.
 
+On machines whose environment pins OpenBLAS to an older kernel
+(``OPENBLAS_CORETYPE``, see the environment notes), run it as
+``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ops.py``:
+the header of the table records which OpenBLAS kernel NumPy used.
+
     python benchmarks/ops.py                 # all cases, writes benchmarks/results/ops.md
-    python benchmarks/ops.py --rounds 15 depthwise
+    python benchmarks/ops.py depthwise       # only cases whose name contains "depthwise"
 """
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -24,47 +35,26 @@ import time
 
 import numpy as np
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
 THREADS = int(os.environ.get("MINICNN_BENCH_THREADS", os.cpu_count() or 1))
 
-
-def _cases():
-    import torch
-    import torch.nn.functional as TF
-
-    import minicnn.nn.functional as F
-
-    def conv(n, c_in, c_out, size, k, stride=1, padding=0, groups=1):
-        shapes = [(n, c_in, size, size), (c_out, c_in // groups, k, k), (c_out,)]
-        kw = dict(stride=stride, padding=padding, groups=groups)
-        return shapes, (lambda x, w, b: F.conv2d(x, w, b, **kw)), (lambda x, w, b: TF.conv2d(x, w, b, **kw))
-
-    def bn(n, c, size):
-        state = {}
-
-        def ours(x, w, b):
-            import minicnn
-            state.setdefault("m", (minicnn.zeros(c), minicnn.ones(c)))
-            return F.batch_norm(x, *state["m"], w, b, training=True)
-
-        def theirs(x, w, b):
-            state.setdefault("t", (torch.zeros(c), torch.ones(c)))
-            return TF.batch_norm(x, *state["t"], w, b, training=True)
-
-        return [(n, c, size, size), (c,), (c,)], ours, theirs
-
-    return {
-        "dense 3x3 N=8 64->64 56x56": conv(8, 64, 64, 56, 3, padding=1),
-        "1x1 N=8 96->24 56x56": conv(8, 96, 24, 56, 1),
-        "depthwise 3x3 s1 N=8 C=96 56x56": conv(8, 96, 96, 56, 3, padding=1, groups=96),
-        "depthwise 3x3 s2 N=8 C=96 56x56": conv(8, 96, 96, 56, 3, stride=2, padding=1, groups=96),
-        "grouped 3x3 g=4 N=8 64->64 28x28": conv(8, 64, 64, 28, 3, padding=1, groups=4),
-        "batch_norm train N=8 C=64 56x56": bn(8, 64, 56),
-        "hardswish N=8 C=116 28x28": ([(8, 116, 28, 28)], F.hardswish, TF.hardswish),
-        "channel_shuffle g=2 N=8 C=116 28x28": (
-            [(8, 116, 28, 28)], lambda x: F.channel_shuffle(x, 2),
-            lambda x: TF.channel_shuffle(x, 2)),
-    }
-
+# name: (input shapes, operator name, keyword arguments); the same call in both engines.
+CASES = {
+    "dense 3x3 N=8 64->64 56x56": ([(8, 64, 56, 56), (64, 64, 3, 3), (64,)], "conv2d",
+                                   dict(padding=1)),
+    "1x1 N=8 96->24 56x56": ([(8, 96, 56, 56), (24, 96, 1, 1), (24,)], "conv2d", {}),
+    "depthwise 3x3 s1 N=8 C=96 56x56": ([(8, 96, 56, 56), (96, 1, 3, 3), (96,)], "conv2d",
+                                        dict(padding=1, groups=96)),
+    "depthwise 3x3 s2 N=8 C=96 56x56": ([(8, 96, 56, 56), (96, 1, 3, 3), (96,)], "conv2d",
+                                        dict(stride=2, padding=1, groups=96)),
+    "grouped 3x3 g=4 N=8 64->64 28x28": ([(8, 64, 28, 28), (64, 16, 3, 3), (64,)], "conv2d",
+                                         dict(padding=1, groups=4)),
+    "batch_norm train N=8 C=64 56x56": ([(8, 64, 56, 56), (64,), (64,)], "batch_norm", {}),
+    "hardswish N=8 C=116 28x28": ([(8, 116, 28, 28)], "hardswish", {}),
+    "channel_shuffle g=2 N=8 C=116 28x28": ([(8, 116, 28, 28)], "channel_shuffle",
+                                            dict(groups=2)),
+}
 
 TARGETS = {  # forward+backward ratio targets from the core issue
     "dense": 1.3, "1x1": 1.0, "depthwise": 1.5, "grouped": 2.0, "batch_norm": 1.2,
@@ -76,65 +66,97 @@ def _target(name):
     return TARGETS[name.split()[0]]
 
 
-def _timers(shapes, ours, theirs, seed=0):
-    import torch
-
-    import minicnn
-
-    rng = np.random.default_rng(seed)
+def _engine_callables(engine, name):
+    """(forward, forward+backward) closures for one case in one engine."""
+    shapes, op, kwargs = CASES[name]
+    rng = np.random.default_rng(0)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    if engine == "torch":
+        import torch
+        import torch.nn.functional as F
+
+        lib, wrap, no_grad = torch, torch.from_numpy, torch.no_grad
+    else:
+        import minicnn
+        import minicnn.nn.functional as F
+
+        lib, wrap, no_grad = minicnn, minicnn.from_numpy, minicnn.no_grad
+    channels = shapes[0][1]
+    running = (lib.zeros(channels), lib.ones(channels))
+
+    def call(*inputs):
+        if op == "batch_norm":
+            return F.batch_norm(inputs[0], *running, inputs[1], inputs[2], training=True)
+        if op == "channel_shuffle":
+            return F.channel_shuffle(inputs[0], kwargs["groups"])
+        return getattr(F, op)(*inputs, **kwargs)
+
+    wrapped = [wrap(a) for a in arrays]
     upstream = {}
 
-    def ours_fwd():
-        with minicnn.no_grad():
-            ours(*[minicnn.from_numpy(a) for a in arrays])
+    def forward():
+        with no_grad():
+            call(*wrapped)
 
-    def ours_fwd_bwd():
-        inputs = [minicnn.Tensor(a, requires_grad=True) for a in arrays]
-        out = ours(*inputs)
-        if "ours" not in upstream:  # drawn once: drawing costs as much as a small op
-            upstream["ours"] = rng.standard_normal(out.shape).astype(np.float32)
-        out.backward(upstream["ours"])
+    def forward_backward():
+        if engine == "torch":
+            inputs = [a.clone().requires_grad_(True) for a in wrapped]
+        else:
+            inputs = [minicnn.Tensor(a, requires_grad=True) for a in arrays]
+        out = call(*inputs)
+        if "g" not in upstream:  # drawn once: drawing costs as much as a small op
+            g = rng.standard_normal(tuple(out.shape)).astype(np.float32)
+            upstream["g"] = torch.from_numpy(g) if engine == "torch" else g
+        out.backward(upstream["g"])
 
-    t_arrays = [torch.from_numpy(a) for a in arrays]
-
-    def theirs_fwd():
-        with torch.no_grad():
-            theirs(*t_arrays)
-
-    def theirs_fwd_bwd():
-        inputs = [a.clone().requires_grad_(True) for a in t_arrays]
-        out = theirs(*inputs)
-        if "theirs" not in upstream:
-            upstream["theirs"] = torch.from_numpy(
-                rng.standard_normal(tuple(out.shape)).astype(np.float32))
-        out.backward(upstream["theirs"])
-
-    return ours_fwd, theirs_fwd, ours_fwd_bwd, theirs_fwd_bwd
+    return forward, forward_backward
 
 
-def _time(fn):
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1e3
+def _child_time(engine, names, rounds, warmup):
+    """Time ``names`` in this process with one engine; print JSON samples (ms)."""
+    if engine == "torch":
+        import torch
+
+        torch.set_num_threads(THREADS)
+    results = {}
+    for name in names:
+        fns = _engine_callables(engine, name)
+        for _ in range(warmup):
+            for fn in fns:
+                fn()
+        samples = [[], []]
+        for _ in range(rounds):
+            for i, fn in enumerate(fns):
+                start = time.perf_counter()
+                fn()
+                samples[i].append((time.perf_counter() - start) * 1e3)
+        results[name] = samples
+    print(json.dumps(results))
 
 
-def run(names, rounds, warmup):
-    import torch
+def _run_child(*args):
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-3000:]}")
+    return proc.stdout.strip().splitlines()[-1]
 
-    torch.set_num_threads(THREADS)
-    cases = _cases()
+
+def run(names, rounds, warmup, repeats):
+    samples = {engine: {n: [[], []] for n in names} for engine in ("minicnn", "torch")}
+    for repeat in range(repeats):
+        for engine in ("minicnn", "torch"):
+            out = json.loads(_run_child("--child", engine, "--rounds", str(rounds),
+                                        "--warmup", str(warmup), *names))
+            for name, (fwd, fwd_bwd) in out.items():
+                samples[engine][name][0] += fwd
+                samples[engine][name][1] += fwd_bwd
+        print(f"  repeat {repeat + 1}/{repeats} done", file=sys.stderr, flush=True)
     rows = []
     for name in names:
-        timers = _timers(*cases[name])
-        for _ in range(warmup):
-            for fn in timers:
-                fn()
-        samples = [[] for _ in timers]
-        for _ in range(rounds):  # interleaved: one of each per round
-            for i, fn in enumerate(timers):
-                samples[i].append(_time(fn))
-        m = [statistics.median(s) for s in samples]
+        m = [statistics.median(samples[engine][name][k]) for k in (0, 1)
+             for engine in ("minicnn", "torch")]
+        # m = [ours fwd, torch fwd, ours fwd+bwd, torch fwd+bwd]
         rows.append((name, m[0], m[1], m[0] / m[1], m[2], m[3], m[2] / m[3], _target(name)))
         print(f"{name:38s} fwd {m[0]:8.2f} / {m[1]:8.2f} ms = {m[0] / m[1]:5.2f}x   "
               f"fwd+bwd {m[2]:8.2f} / {m[3]:8.2f} ms = {m[2] / m[3]:5.2f}x  "
@@ -148,37 +170,43 @@ def _rss_mb():
 
 
 def _peak_child(engine):
-    """Run one dense-conv forward+backward in this (fresh) process; print the peak rise in MB."""
-    import torch
+    """One dense-conv forward+backward in this fresh process; print the peak rise in MB."""
+    if engine == "torch":
+        import torch
 
-    torch.set_num_threads(THREADS)
-    shapes, ours, theirs = _cases()["dense 3x3 N=8 64->64 56x56"]
-    timers = _timers(shapes, ours, theirs)
-    step = timers[2] if engine == "minicnn" else timers[3]
+        torch.set_num_threads(THREADS)
+    _, forward_backward = _engine_callables(engine, "dense 3x3 N=8 64->64 56x56")
     before = _rss_mb()
-    step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{peak - before:.1f}")
+    forward_backward()
+    print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before:.1f}")
 
 
 def peak_memory():
-    out = {}
-    for engine in ("minicnn", "torch"):
-        proc = subprocess.run([sys.executable, __file__, "--peak-child", engine],
-                              capture_output=True, text=True, check=True)
-        out[engine] = float(proc.stdout.strip().splitlines()[-1])
-    return out
+    return {engine: float(_run_child("--peak-child", engine)) for engine in ("minicnn", "torch")}
 
 
-def write_markdown(rows, memory, rounds, path):
-    import numpy
+def _blas_kernel():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    for info in threadpool_info():
+        if info.get("internal_api") == "openblas":
+            return f"OpenBLAS {info.get('version')} {info.get('architecture')}"
+    return "not OpenBLAS"
+
+
+def write_markdown(rows, memory, rounds, repeats, path):
     import torch
 
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
     lines = [
         "# Operator benchmark: minicnn vs PyTorch (CPU, float32)",
         "",
-        f"`python benchmarks/ops.py` — {THREADS} threads for both engines, median of {rounds} "
-        f"interleaved rounds after warm-up; NumPy {numpy.__version__}, PyTorch {torch.__version__}, "
+        f"`python benchmarks/ops.py` — {THREADS} threads for both engines; each engine in its "
+        f"own process, alternating, {repeats} processes per engine x {rounds} timed calls; "
+        f"medians. NumPy {np.__version__} ({_blas_kernel()}"
+        f"{', OPENBLAS_CORETYPE=' + pinned if pinned else ''}), PyTorch {torch.__version__}, "
         f"{os.cpu_count()} cores. Ratio = minicnn / PyTorch (lower is better).",
         "",
         "| case | fwd minicnn ms | fwd torch ms | fwd ratio | fwd+bwd minicnn ms | "
@@ -200,20 +228,25 @@ def write_markdown(rows, memory, rounds, path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("filter", nargs="*", help="substrings of case names to run (default: all)")
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=9, help="timed calls per process")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="processes per engine")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "ops.md"))
+    parser.add_argument("--child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--peak-child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.peak_child:
         return _peak_child(args.peak_child)
-    names = [n for n in _cases() if not args.filter or any(f in n for f in args.filter)]
-    rows = run(names, args.rounds, args.warmup)
+    if args.child:
+        return _child_time(args.child, args.filter, args.rounds, args.warmup)
+    names = [n for n in CASES if not args.filter or any(f in n for f in args.filter)]
+    rows = run(names, args.rounds, args.warmup, args.repeats)
     memory = peak_memory() if any(n.startswith("dense") for n in names) else None
     if memory:
-        print(f"peak memory dense fwd+bwd: minicnn {memory['minicnn']:.0f} MB, torch {memory['torch']:.0f} MB")
+        print(f"peak memory dense fwd+bwd: minicnn {memory['minicnn']:.0f} MB, "
+              f"torch {memory['torch']:.0f} MB")
     if not args.filter:
-        write_markdown(rows, memory, args.rounds, args.out)
+        write_markdown(rows, memory, args.rounds, args.repeats, args.out)
         print(f"wrote {args.out}")
 
 
