@@ -9,15 +9,19 @@ installed here).
 
 Per model: forward (eval, no graph), forward+backward (train mode), and one
 training step (forward, cross-entropy, backward, SGD with momentum update),
-median of interleaved rounds after warm-up; then minicnn's three largest time
-sinks in one training step, by operator and pass (forward/backward).
+medians; then minicnn's three largest time sinks in one training step, by
+operator and pass (forward/backward). Each engine runs in a process of its
+own, alternating (see benchmarks/ops.py for why); both get minicnn's seeded
+initial weights.
 
     python benchmarks/models.py                     # writes benchmarks/results/models.md
     python benchmarks/models.py resnet18 --rounds 5
 """
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -28,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # for the torch twins in tests/models
 THREADS = int(os.environ.get("MINICNN_BENCH_THREADS", os.cpu_count() or 1))
 BATCH, SIZE, CLASSES = 32, 32, 10
+DEFAULT_MODELS = ["resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "efficientnet_b0"]
 
 
 def torch_twin(name):
@@ -46,64 +51,86 @@ def torch_twin(name):
     raise ValueError(name)
 
 
-def build(name):
+def build(name, engine):
+    """The model in one engine; both engines get the same weights (minicnn's seeded init)."""
+    if engine == "torch":
+        import torch  # first, so minicnn's OpenMP setting does not reach torch's thread pool
+
+        torch.set_num_threads(THREADS)
     import minicnn
-    from minicnn.interop import load_torch_weights
+
+    minicnn.manual_seed(0)
+    ours = minicnn.models.get_model(name, num_classes=CLASSES, small_input=True)
+    if engine == "minicnn":
+        return ours
+    from minicnn.interop import to_torch_state_dict
 
     theirs = torch_twin(name)
-    ours = minicnn.models.get_model(name, num_classes=CLASSES, small_input=True)
-    load_torch_weights(ours, theirs)
-    return ours, theirs
+    theirs.load_state_dict(to_torch_state_dict(ours), strict=True)
+    return theirs
 
 
-def step_functions(ours, theirs, seed=0):
-    import torch
-
-    import minicnn
-    import minicnn.nn.functional as F
-    from minicnn.optim import SGD
-
+def step_functions(model, engine, seed=0):
+    """(forward, forward+backward, training step) closures for one engine."""
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, 3, SIZE, SIZE)).astype(np.float32)
     y = rng.integers(0, CLASSES, BATCH)
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
-    ours_opt = SGD(ours.parameters(), lr=1e-3, momentum=0.9)
-    theirs_opt = torch.optim.SGD(theirs.parameters(), lr=1e-3, momentum=0.9)
+    if engine == "torch":
+        import torch
 
-    def ours_forward():
-        ours.eval()
-        with minicnn.no_grad():
-            ours(minicnn.from_numpy(x))
+        lib, wrap, cross_entropy = torch, torch.from_numpy, torch.nn.functional.cross_entropy
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    else:
+        import minicnn
+        import minicnn.nn.functional as F
+        from minicnn.optim import SGD
 
-    def theirs_forward():
-        theirs.eval()
-        with torch.no_grad():
-            theirs(tx)
+        lib, wrap, cross_entropy = minicnn, minicnn.from_numpy, F.cross_entropy
+        optimizer = SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    inputs, labels = wrap(x), wrap(y)
 
-    def ours_forward_backward():
-        ours.train()
-        F.cross_entropy(ours(minicnn.from_numpy(x)), minicnn.from_numpy(y)).backward()
-        ours.zero_grad()
+    def forward():
+        model.eval()
+        with lib.no_grad():
+            model(inputs)
 
-    def theirs_forward_backward():
-        theirs.train()
-        torch.nn.functional.cross_entropy(theirs(tx), ty).backward()
-        theirs.zero_grad()
+    def forward_backward():
+        model.train()
+        cross_entropy(model(inputs), labels).backward()
+        model.zero_grad()
 
-    def ours_step():
-        ours.train()
-        ours_opt.zero_grad()
-        F.cross_entropy(ours(minicnn.from_numpy(x)), minicnn.from_numpy(y)).backward()
-        ours_opt.step()
+    def step():
+        model.train()
+        optimizer.zero_grad()
+        cross_entropy(model(inputs), labels).backward()
+        optimizer.step()
 
-    def theirs_step():
-        theirs.train()
-        theirs_opt.zero_grad()
-        torch.nn.functional.cross_entropy(theirs(tx), ty).backward()
-        theirs_opt.step()
+    return [forward, forward_backward, step]
 
-    return [ours_forward, theirs_forward, ours_forward_backward, theirs_forward_backward,
-            ours_step, theirs_step]
+
+def _child(engine, name, rounds, warmup):
+    """Time one model in one engine in this process; print JSON (samples in ms, time sinks)."""
+    model = build(name, engine)
+    fns = step_functions(model, engine)
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    samples = [[] for _ in fns]
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            samples[i].append((time.perf_counter() - start) * 1e3)
+    sinks = time_sinks(fns[2]) if engine == "minicnn" else None
+    print(json.dumps({"samples": samples, "sinks": sinks}))
+
+
+def _run_child(*args):
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def time_sinks(step, top=3):
@@ -149,48 +176,50 @@ def time_sinks(step, top=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*",
-                        default=["resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5",
-                                 "efficientnet_b0"])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("models", nargs="*", default=DEFAULT_MODELS)
+    parser.add_argument("--rounds", type=int, default=5, help="timed calls per process")
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="processes per engine and model")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "models.md"))
+    parser.add_argument("--child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        return _child(args.child, args.models[0], args.rounds, args.warmup)
 
-    import numpy
-    import torch
-
-    torch.set_num_threads(THREADS)
     rows, sinks = [], {}
     for name in args.models:
-        ours, theirs = build(name)
-        fns = step_functions(ours, theirs)
-        for _ in range(args.warmup):
-            for fn in fns:
-                fn()
-        samples = [[] for _ in fns]
-        for _ in range(args.rounds):
-            for i, fn in enumerate(fns):
-                start = time.perf_counter()
-                fn()
-                samples[i].append((time.perf_counter() - start) * 1e3)
-        m = [statistics.median(s) for s in samples]
+        samples = {"minicnn": [[], [], []], "torch": [[], [], []]}
+        for _ in range(args.repeats):
+            for engine in ("minicnn", "torch"):
+                out = _run_child("--child", engine, "--rounds", str(args.rounds),
+                                 "--warmup", str(args.warmup), name)
+                for k in range(3):
+                    samples[engine][k] += out["samples"][k]
+                if out["sinks"] is not None:
+                    sinks[name] = out["sinks"]
+        m = []
+        for k in range(3):
+            m += [statistics.median(samples["minicnn"][k]), statistics.median(samples["torch"][k])]
         rows.append((name, m))
-        total, ranked = time_sinks(fns[4])
-        sinks[name] = (total, ranked)
         print(f"{name:20s} fwd {m[0]:7.1f}/{m[1]:7.1f} ms ({m[0] / m[1]:4.2f}x)  "
               f"fwd+bwd {m[2]:7.1f}/{m[3]:7.1f} ({m[2] / m[3]:4.2f}x)  "
               f"step {m[4]:7.1f}/{m[5]:7.1f} ({m[4] / m[5]:4.2f}x)", flush=True)
+        total, ranked = sinks[name]
         for label, seconds in ranked:
             print(f"    {label:32s} {seconds * 1e3:7.1f} ms ({seconds / total:4.0%} of the step)")
 
+    import torch
+
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
     lines = [
         "# Model benchmark: minicnn vs PyTorch (CPU, float32)",
         "",
         f"`python benchmarks/models.py` — batch {BATCH}, {SIZE}x{SIZE} input, `small_input=True`, "
-        f"{CLASSES} classes, {THREADS} threads for both engines, median of {args.rounds} "
-        f"interleaved rounds after {args.warmup} warm-up rounds; NumPy {numpy.__version__}, "
-        f"PyTorch {torch.__version__}. Ratio = minicnn / PyTorch; target: training step <= 2x.",
+        f"{CLASSES} classes, {THREADS} threads for both engines; each engine in its own process, "
+        f"alternating, {args.repeats} processes per engine x {args.rounds} timed calls after "
+        f"{args.warmup} warm-up rounds; medians. NumPy {np.__version__}"
+        f"{' (OPENBLAS_CORETYPE=' + pinned + ')' if pinned else ''}, PyTorch {torch.__version__}. "
+        f"Ratio = minicnn / PyTorch; target: training step <= 2x.",
         "",
         "| model | fwd minicnn ms | fwd torch ms | ratio | fwd+bwd minicnn | fwd+bwd torch | ratio "
         "| step minicnn | step torch | step ratio | target met |",
@@ -205,7 +234,7 @@ def main():
         parts = ", ".join(f"{label} {seconds * 1e3:.1f} ms ({seconds / total:.0%})"
                           for label, seconds in ranked)
         lines.append(f"- {name} ({total * 1e3:.0f} ms step): {parts}")
-    if not sys.argv[1:] or args.models == parser.get_default("models"):
+    if args.models == DEFAULT_MODELS:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")
         print(f"wrote {args.out}")
