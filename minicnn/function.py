@@ -87,6 +87,7 @@ class Function:
 
         _check_float_dtypes_agree(cls, args)
         tensors = tuple(a if isinstance(a, Tensor) else None for a in args)
+        _check_devices_agree(cls, tensors)
         arrays = tuple(a.data if isinstance(a, Tensor) else a for a in args)
         needs_grad = tuple(t is not None and t.requires_grad for t in tensors)
         record = autograd.is_grad_enabled() and any(needs_grad)
@@ -116,3 +117,29 @@ def _check_float_dtypes_agree(cls, args):
             f"{cls.__name__}: floating-point inputs must share one dtype, but {found}; "
             f"convert explicitly with .float() or .double()"
         )
+
+
+def _check_devices_agree(cls, tensors):
+    """All tensor arguments live on one device: mixing CPU and GPU tensors is an error.
+
+    Checked before ``forward`` runs, so the message names both devices
+    instead of leaving NumPy or CuPy to fail on a foreign array. ``tensors``
+    holds a Tensor or None per positional argument.
+    """
+    for tensor in tensors:
+        if tensor is not None and type(tensor.data) is not np.ndarray:
+            break
+    else:
+        return  # every tensor holds a NumPy array: all on the CPU (one type test each)
+    first = None
+    for position, tensor in enumerate(tensors):
+        if tensor is not None:
+            device = tensor.device
+            if first is None:
+                first = (device, position)
+            elif device != first[0]:
+                raise RuntimeError(
+                    f"{cls.__name__}: expected all tensors on one device, but input "
+                    f"{first[1]} is on {first[0]} and input {position} is on {device}; "
+                    f"move them with .to('{first[0]}') or .to('{device}')"
+                )

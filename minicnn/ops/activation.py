@@ -33,7 +33,11 @@ Fast path: for C-contiguous float32 NumPy arrays of at least
 ``NUMBA_MIN_SIZE`` elements, relu, relu6, hardsigmoid and hardswish run
 fused, multi-threaded Numba loops (``_activation_numba.py``); the NumPy
 formulas in this file are the definitions, used for everything else
-(float64, small arrays, CuPy) and tested against the kernels bit for bit.
+(float64, small arrays) and tested against the kernels bit for bit.
+
+GPU: on CuPy arrays hardsigmoid and hardswish run minicnn's CUDA kernels
+(``kernels/activation.py`` through ``_gpu.py``); the other activations run
+the formulas below on CuPy.
 """
 import math
 import numbers
@@ -42,8 +46,9 @@ import warnings
 import numpy as np
 
 from .._validation import normalize_dim
-from ..backend import xp_of
+from ..backend import is_cupy_array, xp_of
 from ..function import Function
+from . import _gpu
 from ._common import require_float_input
 
 #: Smallest array (in elements) served by the Numba kernels. Measured for
@@ -331,6 +336,8 @@ class Hardsigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        if is_cupy_array(x) and _gpu.serves(x):  # GPU dispatch: kernels/activation.py
+            return _gpu.hardsigmoid_forward(xp_of(x), x)
         fast = _fast(x)
         if fast:
             return fast.unary(fast.hardsigmoid_forward_kernel, x)
@@ -339,6 +346,8 @@ class Hardsigmoid(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_arrays
+        if is_cupy_array(x) and _gpu.serves(x, grad_out):  # GPU dispatch: kernels/activation.py
+            return _gpu.hardsigmoid_backward(xp_of(x), x, grad_out)
         fast = _fast(x, grad_out)
         if fast:
             return fast.binary(fast.hardsigmoid_backward_kernel, x, grad_out)
@@ -366,6 +375,8 @@ class Hardswish(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
+        if is_cupy_array(x) and _gpu.serves(x):  # GPU dispatch: kernels/activation.py
+            return _gpu.hardswish_forward(xp_of(x), x)
         fast = _fast(x)
         if fast:
             return fast.unary(fast.hardswish_forward_kernel, x)
@@ -374,6 +385,8 @@ class Hardswish(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_arrays
+        if is_cupy_array(x) and _gpu.serves(x, grad_out):  # GPU dispatch: kernels/activation.py
+            return _gpu.hardswish_backward(xp_of(x), x, grad_out)
         fast = _fast(x, grad_out)
         if fast:
             return fast.binary(fast.hardswish_backward_kernel, x, grad_out)

@@ -57,13 +57,17 @@ Implementations (chosen per call, all computing the sums above)
   skip im2col and are a plain batched product;
 * depthwise (``groups == C``, weight ``(M*C, 1, kH, kW)``): direct Numba
   kernels for NumPy arrays, the shifted-slice NumPy/CuPy formulation
-  otherwise (:mod:`minicnn.ops._conv_depthwise`).
+  otherwise (:mod:`minicnn.ops._conv_depthwise`);
+* GPU (float32/float64 CuPy arrays): minicnn's CUDA kernels through
+  :mod:`minicnn.ops._gpu`: ``kernels/im2col.py`` (im2col, col2im) around
+  cuBLAS products for dense and grouped, ``kernels/depthwise.py`` for depthwise.
 """
 import numpy as np
 
 from .._validation import as_int, as_pair
+from ..backend import is_cupy_array, xp_of
 from ..function import Function
-from . import _conv_depthwise, _conv_im2col
+from . import _conv_depthwise, _conv_im2col, _gpu
 from ._common import require_float_input
 
 
@@ -77,6 +81,9 @@ def _conv_output(x, weight, bias, stride, padding, dilation, groups, out_size):
 
     The bias is added inside (while each piece of the output is still in cache).
     """
+    if is_cupy_array(x) and _gpu.serves(x, weight):  # GPU dispatch: kernels/im2col, depthwise
+        return _gpu.conv2d_forward(xp_of(x), x, weight, bias, stride, padding, dilation, groups,
+                                   out_size)
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _conv_depthwise.forward(x, weight, bias, stride, padding, dilation, out_size)
     return _conv_im2col.conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size)
@@ -84,6 +91,9 @@ def _conv_output(x, weight, bias, stride, padding, dilation, groups, out_size):
 
 def _conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, groups):
     """conv2d's input gradient, ``(N, Co, Ho, Wo) -> (N, C, *input_size)`` (= conv_transpose2d)."""
+    if is_cupy_array(grad_out) and _gpu.serves(grad_out, weight):  # GPU dispatch (see above)
+        return _gpu.conv2d_grad_input(xp_of(grad_out), grad_out, weight, input_size, stride,
+                                      padding, dilation, groups)
     channels = groups * weight.shape[1]
     if _is_depthwise(channels, weight.shape, groups):
         return _conv_depthwise.grad_input(grad_out, weight, channels, input_size, stride, padding,
@@ -94,6 +104,9 @@ def _conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, gr
 
 def _conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups):
     """conv2d's weight gradient: ``x`` correlated with ``grad_out``, shape ``weight_shape``."""
+    if is_cupy_array(x) and _gpu.serves(x, grad_out):  # GPU dispatch (see above)
+        return _gpu.conv2d_grad_weight(xp_of(x), x, grad_out, weight_shape, stride, padding,
+                                       dilation, groups)
     if _is_depthwise(x.shape[1], weight_shape, groups):
         return _conv_depthwise.grad_weight(x, grad_out, weight_shape, stride, padding, dilation)
     return _conv_im2col.conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation,

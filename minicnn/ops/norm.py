@@ -3,14 +3,20 @@
 Notation: input ``x`` of shape ``(N, C, *)`` viewed as ``(N, C, L)`` with
 ``L = prod(*)`` (``L = 1`` for a 2-D ``(N, C)`` input); every statistic is per
 channel ``c`` over the ``M = N * L`` values ``x[:, c, :]``.
+
+GPU: in training, CuPy inputs run minicnn's CUDA kernels (``kernels/batchnorm.py``
+through ``_gpu.py``: chunked two-pass statistics, then the normalisation; the
+backward's per-channel sums, then ``dL/dx``); evaluation mode, a per-channel
+affine map, runs the formulas below on CuPy.
 """
 import numbers
 
 import numpy as np
 
 from .._validation import is_floating
-from ..backend import xp_of
+from ..backend import is_cupy_array, xp_of
 from ..function import Function
+from . import _gpu
 from ._common import require_float_input
 
 # Rows of at least this many values are reduced by BLAS dot products, one per
@@ -179,15 +185,20 @@ class BatchNorm(Function):
         x3 = _as_ncl(x)  # (N, C, L)
         count = x3.shape[0] * x3.shape[2]  # M values per channel
         if training:
-            mean, var, centred = _batch_stats(x3)  # (C,), (C,) biased, (N, C, L)
-            inv_std = 1.0 / xp.sqrt(var + eps)
-            out = _affine(centred, inv_std if weight is None else weight * inv_std, bias)
+            if is_cupy_array(x) and _gpu.serves(x):  # GPU dispatch: kernels/batchnorm.py
+                out, mean, var, inv_std = _gpu.batch_norm_forward(xp, x, weight, bias, eps)
+                ctx.save_for_backward(x, mean, inv_std, weight)
+                ctx.gpu_kernels = True
+            else:
+                mean, var, centred = _batch_stats(x3)  # (C,), (C,) biased, (N, C, L)
+                inv_std = 1.0 / xp.sqrt(var + eps)
+                out = _affine(centred, inv_std if weight is None else weight * inv_std, bias)
+                ctx.save_for_backward(centred, inv_std, weight)
             if running_mean is not None:
                 running_mean *= 1.0 - momentum
                 running_mean += momentum * mean
                 running_var *= 1.0 - momentum
                 running_var += (momentum * count / (count - 1)) * var  # unbiased
-            ctx.save_for_backward(centred, inv_std, weight)
         else:
             # y = x * scale + shift with scale = w / sigma, shift = b - mu * scale.
             mean = running_mean.copy()  # copies: the buffers may change before backward
@@ -200,6 +211,10 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if getattr(ctx, "gpu_kernels", False):  # GPU dispatch: kernels/batchnorm.py
+            x, mean, inv_std, weight = ctx.saved_arrays
+            return _gpu.batch_norm_backward(xp_of(x), grad_out, x, mean, inv_std, weight,
+                                            ctx.needs_input_grad)
         grad3 = _as_ncl(grad_out)  # (N, C, L)
         needs_x, needs_w, needs_b = ctx.needs_input_grad
         grad_x = grad_w = None

@@ -26,14 +26,19 @@ operations, and its backward scatters the gradient back through the same
 views (overlapping windows accumulate). The padded input is kept as its
 column phases (see ``_padded_phases``) so that each view is contiguous
 along W.
+
+GPU: max pooling of CuPy arrays runs minicnn's CUDA kernels
+(``kernels/maxpool.py`` through ``_gpu.py``: forward with flat indices, and a
+gathering backward); the other poolings run the formulas below on CuPy.
 """
 from collections import namedtuple
 
 import numpy as np
 
 from .._validation import as_pair, require_ndim
-from ..backend import xp_of
+from ..backend import is_cupy_array, xp_of
 from ..function import Function
+from . import _gpu
 from ._common import require_float_input
 
 
@@ -80,6 +85,12 @@ def _output_size(size, kernel, stride, padding, dilation, ceil_mode) -> int:
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1  # the last window would start in the right padding: drop it
     return out
+
+
+def _kernel_geometry(rows, cols):
+    """(kernel, stride, padding, dilation) pairs, as the GPU kernels take them."""
+    return tuple((getattr(rows, name), getattr(cols, name))
+                 for name in ("kernel", "stride", "padding", "dilation"))
 
 
 def _offsets(rows, cols):
@@ -267,6 +278,14 @@ class MaxPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, *, rows, cols):
+        if is_cupy_array(x) and _gpu.serves(x):  # GPU dispatch: kernels/maxpool.py
+            geometry = _kernel_geometry(rows, cols)
+            out, indices = _gpu.max_pool2d_forward(xp_of(x), x, *geometry,
+                                                   (rows.out, cols.out))
+            if ctx.needs_input_grad[0]:
+                ctx.gpu_indices = indices
+                ctx.meta = (x.shape, geometry)
+            return out
         x3 = _as_batch(x)
         phases = _padded_phases(x3, rows, cols, -np.inf)
         out, offsets = _window_max(phases, rows, cols, with_offsets=ctx.needs_input_grad[0])
@@ -277,6 +296,10 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if getattr(ctx, "gpu_indices", None) is not None:  # GPU dispatch: kernels/maxpool.py
+            shape, geometry = ctx.meta
+            return _gpu.max_pool2d_backward(xp_of(grad_out), grad_out, ctx.gpu_indices, shape,
+                                            *geometry)
         shape, batch_shape, rows, cols = ctx.meta
         xp = xp_of(grad_out)
         grad3 = _as_batch(grad_out)  # (B, H_out, W_out)

@@ -1,8 +1,14 @@
-"""Channel shuffle (ShuffleNet): mixes information between channel groups."""
+"""Channel shuffle (ShuffleNet): mixes information between channel groups.
+
+GPU: float CuPy arrays are shuffled by minicnn's CUDA kernel (``kernels/shuffle.py``
+through ``_gpu.py``); other dtypes by the reshape-transpose below, on CuPy.
+"""
 import math
 
 from .._validation import as_int
+from ..backend import is_cupy_array, xp_of
 from ..function import Function
+from . import _gpu
 
 
 def _shuffle(x, groups):
@@ -38,10 +44,14 @@ class ChannelShuffle(Function):
     @staticmethod
     def forward(ctx, x, *, groups):
         ctx.groups = groups
+        if is_cupy_array(x) and _gpu.serves(x):  # GPU dispatch: kernels/shuffle.py
+            return _gpu.channel_shuffle_forward(xp_of(x), x, groups)
         return _shuffle(x, groups)
 
     @staticmethod
     def backward(ctx, grad_out):
+        if is_cupy_array(grad_out) and _gpu.serves(grad_out):  # GPU dispatch: kernels/shuffle.py
+            return _gpu.channel_shuffle_backward(xp_of(grad_out), grad_out, ctx.groups)
         return _shuffle(grad_out, grad_out.shape[1] // ctx.groups)
 
 

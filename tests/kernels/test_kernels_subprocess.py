@@ -1,4 +1,8 @@
-"""Run test_kernels_sim.py under Numba's CUDA simulator, in a fresh process.
+"""Run the simulator tests under Numba's CUDA simulator, in a fresh process.
+
+The simulator tests: ``test_kernels_sim.py`` (every kernel against its NumPy
+twin) and ``test_gpu_dispatch_sim.py`` (the operators' GPU path, dispatch and
+``minicnn/ops/_gpu.py`` glue, against the CPU operators).
 
 Numba chooses between the CUDA target and the simulator once per process,
 when ``numba`` is first imported, from ``NUMBA_ENABLE_CUDASIM``. This pytest
@@ -19,16 +23,18 @@ from pathlib import Path
 
 import pytest
 
-SIM_TESTS = Path(__file__).with_name("test_kernels_sim.py")
+SIM_TESTS = [Path(__file__).with_name(name)
+             for name in ("test_kernels_sim.py", "test_gpu_dispatch_sim.py")]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_kernels_under_the_cuda_simulator():
     if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-        pytest.skip("NUMBA_ENABLE_CUDASIM=1: test_kernels_sim.py runs in this process")
+        pytest.skip("NUMBA_ENABLE_CUDASIM=1: the simulator tests run in this process")
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    command = [sys.executable, "-m", "pytest", str(SIM_TESTS.relative_to(REPO_ROOT)), "-q",
-               "-p", "no:cacheprovider", "--durations=5"]
+    command = [sys.executable, "-m", "pytest", *(str(path.relative_to(REPO_ROOT))
+                                                  for path in SIM_TESTS),
+               "-q", "-p", "no:cacheprovider", "--durations=5"]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                             timeout=900)

@@ -1,0 +1,372 @@
+"""The operators' GPU path (dispatch edits + ``minicnn/ops/_gpu.py`` glue) under the CUDA simulator.
+
+On a GPU, a Function that receives CuPy arrays hands them to ``_gpu.py``,
+which allocates outputs and launches the kernels of ``kernels/``. Under
+Numba's CUDA simulator the kernels take NumPy arrays, so this file runs
+that whole path without a GPU: each operator's module is made to treat
+NumPy arrays as device arrays (its ``is_cupy_array`` patched to accept
+``np.ndarray``), so ``Function.apply`` -> ``forward``/``backward`` -> the
+dispatch line -> the ``_gpu`` glue (with ``xp = numpy``) -> the launchers ->
+the simulated kernels all run, and forward, input gradients (and running
+statistics) must equal the CPU operator's. A spy on the glue proves the
+kernel path was taken, and together the cases call every glue function.
+
+The last section goes one step further: with ``tests/kernels/_fake_cupy.py``
+installed as ``cupy`` (NumPy memory under a class from module ``cupy``),
+nothing is patched in minicnn, ``Tensor.to('cuda')`` works, and the GPU
+branch of ``tests/test_devices.py`` runs for one configuration of each
+kernel-backed operator, so that branch has run before a GPU machine sees it.
+
+Runs only with ``NUMBA_ENABLE_CUDASIM=1`` set before numba is imported;
+``test_kernels_subprocess.py`` starts such a process for it. By hand::
+
+    NUMBA_ENABLE_CUDASIM=1 python -m pytest tests/kernels/test_gpu_dispatch_sim.py
+
+Tolerances: float32 kernels against the float32 NumPy formulas round
+differently (other operation order; the kernels' sums accumulate in float64,
+NumPy's in float32), by a few float32 ulps of O(1) values: ``rtol = atol =
+1e-5`` (float32 epsilon 1.2e-7, with room for the handful of rounded
+operations per element and for sums of up to ~100 terms). float64: ``1e-12``.
+Data movement (channel shuffle, max-pool values) must be exact.
+"""
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported; "
+                "test_kernels_subprocess.py runs this file in such a process",
+                allow_module_level=True)
+
+import numba  # noqa: E402
+
+if not numba.config.ENABLE_CUDASIM:
+    pytest.skip("numba was imported before NUMBA_ENABLE_CUDASIM=1 took effect "
+                "(run this file in a fresh process)", allow_module_level=True)
+
+from minicnn import Tensor  # noqa: E402
+from minicnn.nn import functional as F  # noqa: E402
+from minicnn.ops import _gpu, activation, channel_scale, conv, norm, pooling, shuffle  # noqa: E402
+from tests.kernels.cases import pool_input  # noqa: E402
+from tests.kernels.checks import activation_inputs  # noqa: E402
+
+DISPATCHING_MODULES = (activation, norm, shuffle, pooling, channel_scale, conv)
+CONV_CALLS = {"conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight"}
+
+# Glue functions each case must call (the union must be all of them: see the last test).
+CALLS = {
+    "hardswish": {"hardswish_forward", "hardswish_backward"},
+    "hardsigmoid": {"hardsigmoid_forward", "hardsigmoid_backward"},
+    "channel_shuffle": {"channel_shuffle_forward", "channel_shuffle_backward"},
+    "batch_norm": {"batch_norm_forward", "batch_norm_backward"},
+    "max_pool2d": {"max_pool2d_forward", "max_pool2d_backward"},
+    "channel_scale": {"channel_scale_forward", "channel_scale_backward"},
+    "conv2d": CONV_CALLS,
+    "conv_transpose2d": CONV_CALLS,  # its forward is conv2d's input gradient, and so on
+}
+
+
+def _tol(dtype):
+    return dict(rtol=1e-5, atol=1e-5) if np.dtype(dtype) == np.float32 else \
+        dict(rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def kernel_path(monkeypatch):
+    """A context manager: inside it the operators take the GPU path on NumPy arrays.
+
+    Yields the set of glue functions called. Small blocks keep the simulator
+    fast and give several blocks, partial last blocks and partial reductions.
+    """
+    import contextlib
+
+    called = set()
+
+    @contextlib.contextmanager
+    def on_kernels():
+        with monkeypatch.context() as patch:
+            for module in DISPATCHING_MODULES:
+                patch.setattr(module, "is_cupy_array", lambda a: isinstance(a, np.ndarray))
+            patch.setattr(_gpu, "ELEMENTWISE_THREADS", 32)
+            patch.setattr(_gpu, "REDUCE_THREADS", 8)
+            patch.setattr(_gpu, "BN_CHUNK", 16)
+            for name in _gpu.__all__:
+                patch.setattr(_gpu, name, _spy(getattr(_gpu, name), name, called))
+            yield called
+
+    return on_kernels
+
+
+def _spy(function, name, called, xp=np):
+    expected = xp
+
+    def wrapper(xp, *args, **kwargs):
+        assert xp is expected, f"{name}: expected xp={expected.__name__}, got {xp!r}"
+        called.add(name)
+        return function(xp, *args, **kwargs)
+
+    return wrapper
+
+
+def _run(fn, arrays, grad_positions, seed=0):
+    """``fn`` on fresh tensors, then backward with a seeded random upstream gradient.
+
+    Returns ``(output, [gradient of each input in grad_positions])`` as NumPy arrays.
+    """
+    tensors = [Tensor(a.copy(), requires_grad=i in grad_positions) if isinstance(a, np.ndarray)
+               else a for i, a in enumerate(arrays)]
+    out = fn(*tensors)
+    upstream = np.random.default_rng(seed).standard_normal(out.shape).astype(out.dtype)
+    out.backward(Tensor(upstream))
+    return out.data, [tensors[i].grad for i in grad_positions]
+
+
+def _compare(kernel_path, op, fn, arrays, grad_positions, tol, grad_tol=None):
+    """The kernel path equals the CPU path: output and every input gradient
+    (within ``tol``, or ``grad_tol`` for the gradients when given)."""
+    cpu_out, cpu_grads = _run(fn, arrays, grad_positions)
+    with kernel_path() as called:
+        gpu_out, gpu_grads = _run(fn, arrays, grad_positions)
+    assert CALLS[op] <= called, f"{op}: kernel path not taken, glue called: {sorted(called)}"
+    assert gpu_out.dtype == cpu_out.dtype and gpu_out.shape == cpu_out.shape
+    np.testing.assert_allclose(gpu_out, cpu_out, **tol)
+    for position, gpu, cpu in zip(grad_positions, gpu_grads, cpu_grads):
+        assert gpu.dtype == cpu.dtype and gpu.shape == cpu.shape, f"grad input {position}"
+        np.testing.assert_allclose(gpu, cpu, **(grad_tol or tol), err_msg=f"grad input {position}")
+
+
+# ------------------------------------------------------------- activations
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", ["hardswish", "hardsigmoid"])
+def test_activations(kernel_path, op, dtype):
+    # the kinks -3 and 3 and their neighbours, +-inf, NaN, and uniform values in (-5, 5)
+    x = activation_inputs(dtype)  # (2, 4, 25)
+    warnings.simplefilter("ignore", RuntimeWarning)  # -inf * 0 in the simulator and in NumPy
+    _compare(kernel_path, op, getattr(F, op), [x], [0], _tol(dtype))
+
+
+def test_activation_of_a_non_contiguous_input(kernel_path):
+    """The kernels index C-contiguous arrays: the glue must copy a transposed input."""
+    x = np.random.default_rng(1).uniform(-5, 5, (7, 3, 5)).astype(np.float32)
+    _compare(kernel_path, "hardswish", lambda t: F.hardswish(t.transpose(0, 2)), [x], [0],
+             _tol(np.float32))
+
+
+# ----------------------------------------------------------------- shuffle
+@pytest.mark.parametrize("shape, groups", [((2, 6, 3, 5), 3), ((1, 12, 7), 4)])
+def test_channel_shuffle(kernel_path, shape, groups):
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    _compare(kernel_path, "channel_shuffle", lambda t: F.channel_shuffle(t, groups), [x], [0],
+             dict(rtol=0, atol=0))
+
+
+# -------------------------------------------------------------- batch norm
+# M = N*L values per channel against BN_CHUNK = 16: 24 = 16 + 8 (a partial last chunk),
+# 13 (2-D input, one partial chunk); affine or not; float64.
+@pytest.mark.parametrize("shape, affine, dtype", [
+    ((2, 3, 4, 3), True, np.float32),
+    ((2, 3, 4, 3), False, np.float32),
+    ((13, 2), True, np.float32),
+    ((2, 2, 3, 3), True, np.float64),
+])
+def test_batch_norm_training(kernel_path, shape, affine, dtype):
+    rng = np.random.default_rng(3)
+    channels = shape[1]
+    x = (rng.standard_normal(shape) * 2 + 1.5).astype(dtype)
+    weight = rng.standard_normal(channels).astype(dtype)
+    bias = rng.standard_normal(channels).astype(dtype)
+    stats = {}
+
+    def fn(x, weight=None, bias=None):
+        running_mean = Tensor(np.linspace(-1, 1, channels).astype(dtype))
+        running_var = Tensor(np.linspace(0.5, 2, channels).astype(dtype))
+        out = F.batch_norm(x, running_mean, running_var, weight, bias, training=True,
+                           momentum=0.2, eps=1e-3)
+        stats.setdefault("runs", []).append((running_mean.data, running_var.data))
+        return out
+
+    arrays, positions = ([x, weight, bias], [0, 1, 2]) if affine else ([x], [0])
+    _compare(kernel_path, "batch_norm", fn, arrays, positions, _tol(dtype))
+    (cpu_mean, cpu_var), (gpu_mean, gpu_var) = stats["runs"]
+    np.testing.assert_allclose(gpu_mean, cpu_mean, **_tol(dtype))
+    np.testing.assert_allclose(gpu_var, cpu_var, **_tol(dtype))
+
+
+def test_batch_norm_backward_only_for_the_input(kernel_path):
+    """weight and bias given but frozen: the kernel path returns no gradient for them."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 2, 2, 3)).astype(np.float32)
+    weight, bias = (rng.standard_normal(2).astype(np.float32) for _ in range(2))
+    _compare(kernel_path, "batch_norm",
+             lambda t, w, b: F.batch_norm(t, None, None, w, b, training=True),
+             [x, weight, bias], [0], _tol(np.float32))
+
+
+# ---------------------------------------------------------------- max pool
+# (shape, kernel, stride, padding, dilation, ceil_mode, input kind)
+POOL = [
+    ((2, 2, 7, 7), 3, 2, 1, 1, False, "random"),
+    ((1, 2, 6, 6), 3, 2, 0, 1, True, "ties"),  # ceil_mode: windows hang past the input
+    ((2, 5, 5), 2, 1, 1, 2, False, "special"),  # (C, H, W) input, dilation, NaN and -inf
+    # W = 1, kernel_w 2, dilation 2, padding 1: every window's columns -1 and 1 are
+    # padding. minicnn passes such a window no gradient; its index (PyTorch's, past
+    # the row end) names the next row's pixel, which must not receive it.
+    ((1, 1, 3, 1), (1, 2), 1, (0, 1), (1, 2), False, "random"),
+]
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation, ceil_mode, kind", POOL)
+def test_max_pool2d(kernel_path, shape, kernel, stride, padding, dilation, ceil_mode, kind):
+    x = pool_input(shape, np.random.default_rng(5), kind).astype(np.float32)
+    # Values and the choice of argmax are exact; where windows overlap, the kernel adds
+    # the gradients in float64 and rounds once, NumPy in float32: a few ulps.
+    _compare(kernel_path, "max_pool2d",
+             lambda t: F.max_pool2d(t, kernel, stride, padding, dilation, ceil_mode), [x], [0],
+             dict(rtol=0, atol=0), grad_tol=_tol(np.float32))
+
+
+def test_max_pool2d_without_gradient_saves_no_indices(kernel_path):
+    x = np.random.default_rng(6).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    expected = F.max_pool2d(Tensor(x), 2).data
+    with kernel_path() as called:
+        out = F.max_pool2d(Tensor(x), 2)
+    assert called == {"max_pool2d_forward"} and not out.requires_grad
+    np.testing.assert_array_equal(out.data, expected)
+
+
+# ----------------------------------------------------------- channel scale
+@pytest.mark.parametrize("shape, scale_shape, dtype", [
+    ((2, 3, 4, 5), (2, 3, 1, 1), np.float32),
+    ((2, 3, 4, 5), (2, 3), np.float64),
+    ((4, 3), (4, 3), np.float32),
+])
+def test_channel_scale(kernel_path, shape, scale_shape, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(dtype)
+    scale = rng.uniform(0, 1, scale_shape).astype(dtype)
+    _compare(kernel_path, "channel_scale", channel_scale.channel_scale, [x, scale], [0, 1],
+             _tol(dtype))
+
+
+# ------------------------------------------------------------- convolution
+# (x shape, weight shape, bias, stride, padding, dilation, groups): dense with stride and
+# bias; grouped and dilated; 1x1 (no im2col: x is its own column matrix); PyTorch's 'same'
+# with an even kernel (asymmetric padding: the output size fixes bottom/right); depthwise
+# with a channel multiplier, stride 2; depthwise 'same'.
+CONV = [
+    ((2, 3, 5, 4), (4, 3, 3, 3), True, 2, 1, 1, 1),
+    ((1, 4, 6, 5), (2, 2, 2, 3), False, 1, (1, 2), 2, 2),
+    ((2, 4, 3, 3), (6, 4, 1, 1), True, 1, 0, 1, 1),
+    ((1, 2, 4, 5), (3, 2, 2, 2), False, 1, "same", 1, 1),
+    ((2, 2, 6, 5), (4, 1, 3, 3), True, 2, 1, 1, 2),
+    ((1, 3, 5, 5), (3, 1, 3, 3), False, 1, "same", 2, 3),
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, bias, stride, padding, dilation, groups", CONV)
+def test_conv2d(kernel_path, x_shape, w_shape, bias, stride, padding, dilation, groups):
+    _check_conv2d(kernel_path, x_shape, w_shape, bias, stride, padding, dilation, groups,
+                  np.float32)
+
+
+@pytest.mark.parametrize("case", [0, 4], ids=["dense", "depthwise"])
+def test_conv2d_float64(kernel_path, case):
+    _check_conv2d(kernel_path, *CONV[case], np.float64)
+
+
+def _check_conv2d(kernel_path, x_shape, w_shape, bias, stride, padding, dilation, groups, dtype):
+    rng = np.random.default_rng(8)
+    arrays = [rng.standard_normal(x_shape).astype(dtype),
+              rng.standard_normal(w_shape).astype(dtype)]
+    if bias:
+        arrays.append(rng.standard_normal(w_shape[0]).astype(dtype))
+    _compare(kernel_path, "conv2d",
+             lambda x, w, b=None: F.conv2d(x, w, b, stride, padding, dilation, groups),
+             arrays, list(range(len(arrays))), _tol(dtype))
+
+
+def test_conv2d_in_chunks_of_images(kernel_path, monkeypatch):
+    """A column budget of one image: im2col, the product and col2im run image by image."""
+    monkeypatch.setattr(_gpu, "COLUMN_BYTES", 1)
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal((3, 2, 4, 4)), rng.standard_normal((2, 1, 3, 3))
+    _compare(kernel_path, "conv2d", lambda x, w: F.conv2d(x, w, stride=2, padding=1, groups=2),
+             [x, w], [0, 1], _tol(np.float64))
+
+
+# (x shape, weight shape, stride, padding, output_padding, dilation, groups)
+CONV_T = [
+    # output_padding 1: the last output row/column is read by no window (zero gradient there)
+    ((2, 3, 3, 3), (3, 2, 3, 3), 2, 1, 1, 1, 1),
+    ((1, 4, 3, 4), (4, 1, 2, 2), 2, 0, 0, 1, 4),  # depthwise (groups == C)
+]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, output_padding, dilation, groups",
+                         CONV_T)
+def test_conv_transpose2d(kernel_path, x_shape, w_shape, stride, padding, output_padding,
+                          dilation, groups):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * groups).astype(np.float32)
+    _compare(kernel_path, "conv_transpose2d",
+             lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups,
+                                                dilation),
+             [x, w, b], [0, 1, 2], _tol(np.float32))
+
+
+def test_the_cases_call_every_glue_function():
+    assert set().union(*CALLS.values()) == set(_gpu.__all__)
+
+
+# ------------------------------------- tests/test_devices.py's GPU branch, on a stand-in CuPy
+def _device_cases():
+    """The first configuration of each kernel-backed operator in tests/test_devices.py
+    (the configurations themselves are covered above; this checks the path through
+    ``Tensor.to('cuda')`` and that test's GPU branch)."""
+    from tests import test_devices
+
+    seen, cases = set(), []
+    for case in test_devices.CASES:
+        if case.op in test_devices.KERNEL_OPS and case.op not in seen:
+            seen.add(case.op)
+            cases.append(case)
+    return cases
+
+
+@pytest.fixture
+def stand_in_cupy(monkeypatch):
+    """``cupy`` is ``tests/kernels/_fake_cupy.py`` (NumPy memory, which the simulated kernels
+    take) and ``tests/test_devices.py`` believes a GPU is there; yields the glue calls."""
+    import sys
+
+    from tests import test_devices
+    from tests.kernels import _fake_cupy
+
+    monkeypatch.setitem(sys.modules, "cupy", _fake_cupy)
+    monkeypatch.setattr(test_devices, "CUDA_REASON", None)
+    monkeypatch.setattr(_gpu, "ELEMENTWISE_THREADS", 64)
+    monkeypatch.setattr(_gpu, "REDUCE_THREADS", 16)
+    monkeypatch.setattr(_gpu, "BN_CHUNK", 64)
+    called = set()
+    for name in _gpu.__all__:
+        monkeypatch.setattr(_gpu, name, _spy(getattr(_gpu, name), name, called, xp=_fake_cupy))
+    return called
+
+
+@pytest.mark.parametrize("case", _device_cases(), ids=lambda case: f"{case.op} {case.config}")
+def test_device_suite_gpu_branch_on_a_stand_in_cupy(stand_in_cupy, case):
+    """``test_operator_on_device[...-cuda]`` end to end: ``Tensor.to('cuda')``, the real
+    dispatch (no patching of the operators), the glue, the kernels; compared there with the
+    CPU run and PyTorch. Proves the GPU branch of that test runs, and the operators'
+    GPU path with it, before a GPU machine first sees them."""
+    from tests import test_devices
+
+    test_devices.test_operator_on_device(case, "cuda")
+    # (batch norm in evaluation mode is an affine map on CuPy: no kernel)
+    expected = set() if "eval" in case.config else CALLS.get(case.op, set())
+    assert expected <= stand_in_cupy, \
+        f"{case.op}: kernel path not taken, glue called: {sorted(stand_in_cupy)}"

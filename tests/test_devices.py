@@ -1,0 +1,252 @@
+"""Every operator on every device, and the errors for tensors on different devices.
+
+* ``test_operator_on_device[<op> <config>-<device>]``: the operator suite of
+  ``minicnn check`` (``minicnn/checks``: one representative configuration per
+  operator, every configuration of the operators that have CUDA kernels) run
+  on ``cpu`` and on ``cuda``, forward and backward under one seeded upstream
+  gradient. On ``cpu`` the float32 results must match PyTorch; on ``cuda`` they
+  must match both the CPU run and PyTorch. Tolerances: each case's stated
+  float32 tolerance against PyTorch (``minicnn/checks/<family>.py`` says why);
+  the GPU differs from the CPU by float32 rounding of the same kind (another
+  summation order, cuBLAS against OpenBLAS), so the same tolerance applies.
+  The ``cuda`` runs skip with the reason ``minicnn.cuda.cuda_unavailable_reason()``
+  gives (no CuPy, no driver, no device), or fail instead with
+  ``MINICNN_REQUIRE_GPU=1`` (``benchmarks/gpu_check.sh``).
+* The device errors (CPU only): an operator given tensors on two devices
+  raises before computing anything, naming both devices.
+"""
+import os
+import types
+
+import numpy as np
+import pytest
+
+import minicnn
+import minicnn.nn.functional as F
+from minicnn import Tensor
+from minicnn.checks import Case, all_cases
+from minicnn.cuda import cuda_unavailable_reason
+from minicnn.function import Function
+from minicnn.ops.channel_scale import channel_scale
+from tests.kernels._fake_cupy import ndarray as FakeCupyArray
+
+
+def _cuda_reason():
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return "this process runs Numba's CUDA simulator, not a GPU"
+    return cuda_unavailable_reason()
+
+
+CUDA_REASON = _cuda_reason()
+
+# Operators served by minicnn's CUDA kernels on a GPU: all their configurations run.
+KERNEL_OPS = {"hardswish", "hardsigmoid", "batch_norm", "channel_shuffle", "max_pool2d",
+              "channel_scale", "conv2d", "conv_transpose2d"}
+
+
+def _channel_scale_case():
+    """channel_scale is not in ``minicnn check`` (not a PyTorch functional): its case here."""
+    def make(rng):
+        return [rng.standard_normal((2, 3, 4, 5)), rng.uniform(0, 1, (2, 3, 1, 1))]
+
+    # dL/ds sums 20 float32 products in another order than PyTorch: a few ulps.
+    return Case("channel_scale", "x(2, 3, 4, 5) scale (2, 3, 1, 1)", make, channel_scale,
+                lambda x, s: x * s, atol=1e-5, rtol=1e-5)
+
+
+def _representative_cases():
+    seen, cases = set(), []
+    for case in all_cases() + [_channel_scale_case()]:
+        if case.op in KERNEL_OPS or case.op not in seen:
+            seen.add(case.op)
+            cases.append(case)
+    return cases
+
+
+CASES = _representative_cases()
+
+
+def _float32(value):
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        return value.astype(np.float32)
+    return value
+
+
+def _grad_positions(case, inputs):
+    if case.grad_inputs is not None:
+        return list(case.grad_inputs)
+    return [i for i, a in enumerate(inputs)
+            if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _host(array):
+    return array.get() if hasattr(array, "get") else np.asarray(array)
+
+
+def _upstream(shapes_dtypes, seed):
+    """One random upstream gradient per differentiable output, the same for every engine."""
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(dtype) for shape, dtype in shapes_dtypes]
+
+
+def _run_minicnn(case, inputs, positions, device, seed):
+    """Outputs, input gradients and the inputs after the call (running statistics), on host."""
+    tensors = []
+    for i, value in enumerate(inputs):
+        if isinstance(value, np.ndarray):
+            tensor = Tensor(value.copy()).to(device)
+            tensor.requires_grad = i in positions
+            tensors.append(tensor)
+        else:
+            tensors.append(value)
+    outs = [o for o in _outputs(case.fn(*tensors)) if isinstance(o, Tensor)]
+    expected = "cpu" if device == "cpu" else "cuda:0"
+    for out in outs:
+        assert out.device == expected, f"{case.op}: output on {out.device}, not {expected}"
+    differentiable = [o for o in outs if o.requires_grad]
+    grads = _upstream([(o.shape, o.dtype) for o in differentiable], seed)
+    if differentiable:
+        loss = None
+        for out, grad in zip(differentiable, grads):
+            term = (out * Tensor(grad).to(device)).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+    return ([_host(o.data) for o in outs],
+            [None if tensors[i].grad is None else _host(tensors[i].grad) for i in positions],
+            [_host(t.data) for t in tensors if isinstance(t, Tensor)])
+
+
+def _run_torch(case, inputs, positions, seed):
+    import torch
+
+    tensors = [torch.tensor(a.copy(), requires_grad=i in positions) if isinstance(a, np.ndarray)
+               else a for i, a in enumerate(inputs)]
+    outs = [o for o in _outputs(case.torch_fn(*tensors)) if isinstance(o, torch.Tensor)]
+    differentiable = [o for o in outs if o.requires_grad]
+    grads = _upstream([(tuple(o.shape), np.float32 if o.dtype == torch.float32 else np.float64)
+                       for o in differentiable], seed)
+    if differentiable:
+        torch.autograd.backward(differentiable, [torch.from_numpy(g) for g in grads])
+    return ([o.detach().numpy() for o in outs],
+            [None if tensors[i].grad is None else tensors[i].grad.numpy() for i in positions])
+
+
+def _assert_close(ours, theirs, case, what):
+    assert len(ours) == len(theirs), f"{what}: {len(ours)} results against {len(theirs)}"
+    for k, (a, b) in enumerate(zip(ours, theirs)):
+        if a is None or b is None:
+            assert a is None and b is None, f"{what} {k}: a gradient is missing"
+            continue
+        assert a.shape == b.shape, f"{what} {k}: shape {a.shape} against {b.shape}"
+        assert a.dtype == b.dtype, f"{what} {k}: dtype {a.dtype} against {b.dtype}"
+        np.testing.assert_allclose(a, b, atol=case.atol, rtol=case.rtol, equal_nan=True,
+                                   err_msg=f"{case.op} [{case.config}] {what} {k}")
+
+
+def _skip_without_gpu(device):
+    if device == "cuda" and CUDA_REASON is not None:
+        if os.environ.get("MINICNN_REQUIRE_GPU") == "1":
+            pytest.fail(f"MINICNN_REQUIRE_GPU=1 but no usable GPU: {CUDA_REASON}", pytrace=False)
+        pytest.skip(f"no usable GPU: {CUDA_REASON}")
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.op} {c.config}" for c in CASES])
+def test_operator_on_device(case, device):
+    _skip_without_gpu(device)
+    seed = 0
+    inputs = [_float32(a) for a in case.make_inputs(np.random.default_rng(seed))]
+    positions = _grad_positions(case, inputs)
+    outs, grads, after = _run_minicnn(case, inputs, positions, device, seed)
+    if device != "cpu":
+        cpu_outs, cpu_grads, cpu_after = _run_minicnn(case, inputs, positions, "cpu", seed)
+        _assert_close(outs, cpu_outs, case, f"{device} vs cpu: output")
+        _assert_close(grads, cpu_grads, case, f"{device} vs cpu: grad input")
+        _assert_close(after, cpu_after, case, f"{device} vs cpu: input after the call")
+    if case.torch_fn is not None:
+        torch_outs, torch_grads = _run_torch(case, inputs, positions, seed)
+        _assert_close(outs, torch_outs, case, f"{device} vs torch: output")
+        _assert_close(grads, torch_grads, case, f"{device} vs torch: grad input")
+
+
+def test_representative_cases_cover_every_checked_operator():
+    assert {c.op for c in CASES} == {c.op for c in all_cases()} | {"channel_scale"}
+
+
+# ------------------------------------------------------------------ device errors
+def _on_gpu(array, device_id=0):
+    """A tensor whose data passes for a CuPy array on ``cuda:<device_id>``: NumPy memory
+    viewed as ``tests/kernels/_fake_cupy.ndarray`` (a NumPy subclass from module ``cupy``,
+    which is what ``is_cupy_array`` and ``Tensor.device`` look at)."""
+    data = np.asarray(array).view(FakeCupyArray)
+    if device_id:
+        data.device = types.SimpleNamespace(id=device_id)
+    return Tensor._wrap(data)
+
+
+def test_stand_in_gpu_tensors_report_their_device():
+    assert _on_gpu(np.ones(2)).device == "cuda:0"
+    assert _on_gpu(np.ones(2), device_id=1).device == "cuda:1"
+    assert minicnn.ones(2).device == "cpu"
+
+
+def test_mixing_cpu_and_gpu_tensors_names_both_devices():
+    cpu, gpu = minicnn.ones(2, 3), _on_gpu(np.ones((2, 3), np.float32))
+    with pytest.raises(RuntimeError, match=r"input 0 is on cpu and input 1 is on cuda:0"):
+        cpu + gpu
+    with pytest.raises(RuntimeError, match=r"input 0 is on cuda:0 and input 1 is on cpu"):
+        F.add(gpu, cpu)
+    with pytest.raises(RuntimeError, match=r"Mul: .*cuda:0.*cpu"):
+        F.mul(gpu, cpu)
+
+
+def test_two_gpus_are_two_devices():
+    with pytest.raises(RuntimeError, match=r"input 0 is on cuda:0 and input 1 is on cuda:1"):
+        _on_gpu(np.ones(3)) + _on_gpu(np.ones(3), device_id=1)
+
+
+def test_device_error_comes_before_forward_runs():
+    calls = []
+
+    class Probe(Function):
+        @staticmethod
+        def forward(ctx, a, b, c):
+            calls.append("forward")
+            return a
+
+    with pytest.raises(RuntimeError, match=r"Probe: .*input 0 is on cpu and input 2 is on cuda:0"):
+        Probe.apply(minicnn.ones(2), 3.0, _on_gpu(np.ones(2, np.float32)))
+    assert calls == []
+    # numbers, None and raw arrays are not tensors: no device to disagree
+    Probe.apply(minicnn.ones(2), None, np.ones(2))
+    assert calls == ["forward"]
+
+
+def test_mixed_devices_in_multi_input_operators():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((1, 2, 5, 5)).astype(np.float32))
+    weight = _on_gpu(rng.standard_normal((3, 2, 3, 3)).astype(np.float32))
+    with pytest.raises(RuntimeError, match=r"input 0 is on cpu and input 1 is on cuda:0"):
+        F.conv2d(x, weight)
+    with pytest.raises(RuntimeError, match=r"input 0 is on cpu and input 1 is on cuda:0"):
+        F.linear(Tensor(np.ones((2, 4), np.float32)), _on_gpu(np.ones((3, 4), np.float32)))
+
+
+def test_mixed_devices_leave_batch_norm_running_statistics_untouched():
+    x = Tensor(np.random.default_rng(1).standard_normal((4, 2, 3, 3)).astype(np.float32))
+    running_mean, running_var = minicnn.zeros(2), minicnn.ones(2)
+    weight = _on_gpu(np.ones(2, np.float32))
+    with pytest.raises(RuntimeError, match=r"input 0 is on cpu and input 1 is on cuda:0"):
+        F.batch_norm(x, running_mean, running_var, weight, minicnn.zeros(2), training=True)
+    np.testing.assert_array_equal(running_mean.numpy(), [0, 0])
+    np.testing.assert_array_equal(running_var.numpy(), [1, 1])
+
+
+def test_tensors_on_one_gpu_pass_the_check():
+    out = F.add(_on_gpu(np.ones(2, np.float32)), _on_gpu(np.ones(2, np.float32)))
+    assert out.device == "cuda:0"  # (computed by NumPy underneath)
+    np.testing.assert_array_equal(np.asarray(out.data), [2.0, 2.0])
