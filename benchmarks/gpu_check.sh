@@ -31,10 +31,10 @@ for name in ("numpy", "numba", "numba_cuda", "cupy", "torch"):
         print(f"{name}: not importable ({type(error).__name__}: {error})")
 PY
 
-echo "== real-GPU kernel tests (tests/kernels/test_kernels_gpu.py, test_kernels_ptx.py)"
+echo "== real-GPU tests (kernels, PTX, every operator on cuda vs cpu and PyTorch: tests/test_devices.py)"
 # MINICNN_REQUIRE_GPU / _PTX turn "skipped: no GPU / no NVRTC" into failures here.
 MINICNN_REQUIRE_GPU=1 MINICNN_REQUIRE_PTX=1 timeout 900 \
-    python -m pytest tests/kernels/test_kernels_gpu.py tests/kernels/test_kernels_ptx.py \
+    python -m pytest tests/kernels/test_kernels_gpu.py tests/kernels/test_kernels_ptx.py tests/test_devices.py \
     -q -p no:cacheprovider -rfEs --durations=5 > "$out/gpu-tests.log" 2>&1
 tests_rc=$?
 tail -n 25 "$out/gpu-tests.log"

@@ -29,6 +29,14 @@ def cuda_unavailable_reason():
                 f"{exc}); install an NVIDIA driver, or use device='cpu'")
     if count == 0:
         return "CuPy and the CUDA driver are present but no GPU was found; use device='cpu'"
+    try:  # minicnn's own kernels are Numba CUDA kernels
+        from numba import cuda
+
+        if not cuda.is_available():
+            return ("CuPy sees a GPU but Numba's CUDA target does not; install the GPU extra, "
+                    "pip install 'minicnn[gpu]' (numba-cuda)")
+    except Exception as exc:
+        return f"Numba's CUDA target failed to load ({type(exc).__name__}: {exc}); reinstall 'minicnn[gpu]'"
     return None
 
 

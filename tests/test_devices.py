@@ -246,6 +246,14 @@ def test_mixed_devices_leave_batch_norm_running_statistics_untouched():
     np.testing.assert_array_equal(running_var.numpy(), [1, 1])
 
 
+def test_running_statistics_on_another_device_are_refused_before_any_update():
+    x = Tensor(np.random.default_rng(2).standard_normal((4, 2, 3, 3)).astype(np.float32))
+    running_mean, running_var = minicnn.zeros(2), _on_gpu(np.ones(2, np.float32))
+    with pytest.raises(RuntimeError, match=r"running_var is on cuda:0 but input is on cpu"):
+        F.batch_norm(x, running_mean, running_var, training=True)
+    np.testing.assert_array_equal(running_mean.numpy(), [0, 0])
+
+
 def test_tensors_on_one_gpu_pass_the_check():
     out = F.add(_on_gpu(np.ones(2, np.float32)), _on_gpu(np.ones(2, np.float32)))
     assert out.device == "cuda:0"  # (computed by NumPy underneath)

@@ -12,6 +12,7 @@ connected layers on the pooled vector (the excitation); ``activation``
 defaults to ReLU and ``scale_activation`` to Sigmoid (MobileNetV3 uses
 Hardsigmoid). Parameters: ``2 C S + S + C`` for C channels, S squeeze channels.
 """
+from ..ops.channel_scale import channel_scale
 from ._layer_helpers import positive_int
 from .activation import ReLU, Sigmoid
 from .conv import Conv2d
@@ -45,4 +46,4 @@ class SqueezeExcitation(Module):
         return self.scale_activation(self.fc2(scale))  # (N, C, 1, 1)
 
     def forward(self, input):
-        return input * self._scale(input)            # broadcast over (H, W)
+        return channel_scale(input, self._scale(input))  # x[n, c] * s[n, c], over (H, W)

@@ -292,6 +292,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
                          ("weight", weight), ("bias", bias)):
         _check_vector(tensor, name, channels, input.dtype, op)
+        # running stats reach forward as arrays (updated in place), so apply()'s device
+        # check does not see them: check here, before anything is updated.
+        if name.startswith("running") and tensor is not None and tensor.device != input.device:
+            raise RuntimeError(f"{op}: {name} is on {tensor.device} but input is on "
+                               f"{input.device}; move both to one device")
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{op}: running_mean and running_var must both be None or both be "
                          f"given, got running_mean={'None' if running_mean is None else 'a Tensor'}"
