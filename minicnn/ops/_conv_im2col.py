@@ -206,13 +206,24 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size):
     return y
 
 
+def fold_images(length, group_out_channels):
+    """Sum the weight gradient over images inside one product (True) or per image (False)?
+
+    Per image, the product writes ``K x Co/G`` values per image before the sum;
+    folding first copies the ``K x length`` columns per image side by side. The
+    copy is the smaller of the two when ``length < Co/G`` (deep layers on small
+    images: measured 3x faster on ResNet's 4x4 layer4).
+    """
+    return length < group_out_channels
+
+
 def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups):
     """``dL/dw[g] = sum_n grad_out[n, g] @ cols[n, g]^T``, shape ``weight_shape``.
 
-    Computed as its transpose, ``cols[n, g] @ grad_out[n, g]^T`` (K, Co/G),
-    one batched product per chunk summed over its images (measured faster
-    than the other orientation). A single GEMM over ``(n, i, j)`` (tensordot)
-    would first have to copy the columns into a ``(K, N*Ho*Wo)`` layout.
+    Computed as its transpose, ``cols[n, g] @ grad_out[n, g]^T`` (K, Co/G)
+    (measured faster than the other orientation): one batched product per
+    chunk summed over its images, or, for small images (:func:`fold_images`),
+    one product over ``(n, i, j)`` after copying the columns side by side.
     """
     xp = xp_of(x, grad_out)
     out_channels, group_channels, k_h, k_w = weight_shape
@@ -235,8 +246,17 @@ def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, group
             g = grad_out[n0:n1].reshape(count, out_channels, -1)
         g = g.reshape(count, groups, out_channels // groups, layout.length)
         cols = cols.reshape(count, groups, k, layout.length)
-        # (nb, G, K, length) @ (nb, G, length, Co/G) -> (nb, G, K, Co/G), summed over nb
-        grad_w_t += xp.matmul(cols, g.transpose(0, 1, 3, 2)).sum(axis=0)
+        if fold_images(layout.length, out_channels // groups):
+            # Small images: copy the images side by side, (G, K, nb*length) and
+            # (G, Co/G, nb*length), and sum over (n, pixel) inside ONE product, instead of
+            # writing an (nb, G, K, Co/G) stack that is larger than the columns themselves.
+            cols_f = cols.transpose(1, 2, 0, 3).reshape(groups, k, count * layout.length)
+            g_f = g.transpose(1, 2, 0, 3).reshape(groups, out_channels // groups, -1)
+            # (G, K, nb*length) @ (G, nb*length, Co/G) -> (G, K, Co/G)
+            grad_w_t += xp.matmul(cols_f, g_f.transpose(0, 2, 1))
+        else:
+            # (nb, G, K, length) @ (nb, G, length, Co/G) -> (nb, G, K, Co/G), summed over nb
+            grad_w_t += xp.matmul(cols, g.transpose(0, 1, 3, 2)).sum(axis=0)
     # (G, K, Co/G) -> (G, Co/G, K) = (Co, C/G, kH, kW)
     return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
 

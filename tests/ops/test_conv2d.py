@@ -342,3 +342,25 @@ def test_conv2d_chunked_im2col_matches_reference(monkeypatch, chunk_images, kwar
     TF.conv2d(theirs_x, theirs_w, **kwargs).backward(torch.tensor(grad))
     np.testing.assert_allclose(xt.grad, theirs_x.grad.numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(wt.grad, theirs_w.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("fold", [True, False])
+@pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2)])
+def test_weight_gradient_is_the_same_summed_per_image_or_folded(monkeypatch, fold, stride, groups):
+    """Both ways of summing the weight gradient over images agree with PyTorch."""
+    import torch
+
+    from minicnn.ops import _conv_im2col
+
+    monkeypatch.setattr(_conv_im2col, "fold_images", lambda length, group_out: fold)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 7, 6))
+    w = rng.standard_normal((6, 4 // groups, 3, 3))
+    g = rng.standard_normal((3, 6, (7 - 1) // stride + 1, (6 - 1) // stride + 1))
+    ours_w = minicnn.tensor(w, requires_grad=True)
+    F.conv2d(minicnn.tensor(x), ours_w, stride=stride, padding=1, groups=groups).backward(g)
+    theirs_w = torch.tensor(w, requires_grad=True)
+    torch.nn.functional.conv2d(torch.tensor(x), theirs_w, stride=stride, padding=1,
+                               groups=groups).backward(torch.tensor(g))
+    # float64: only summation-order rounding separates the two engines
+    np.testing.assert_allclose(ours_w.grad, theirs_w.grad.numpy(), rtol=1e-10, atol=1e-12)
