@@ -357,7 +357,52 @@ def build_cases(k, torch, batch):
                  note="torch bwd uses our indices"),
         ]
 
+    def model_rows(name, size):
+        """One training step (forward, cross-entropy, backward, SGD) of a whole model on the
+        GPU: minicnn (its operators on CuPy, our kernels where they exist) against the same
+        architecture in PyTorch (the torch.nn twin from tests/models/, cuDNN), same weights."""
+        import minicnn
+        import minicnn.nn.functional as F
+        from minicnn.interop import to_torch_state_dict
+        from minicnn.optim import SGD
+
+        small = size < 64  # the 32x32 configuration of the zoo (small_input=True)
+        minicnn.manual_seed(0)
+        ours = minicnn.models.get_model(name, num_classes=10, small_input=small).to("cuda")
+        x = minicnn.Tensor._wrap(rand(batch, 3, size, size))
+        labels = minicnn.Tensor._wrap(cupy.asarray(rng.integers(0, 10, batch)))
+        opt = SGD(ours.parameters(), lr=1e-3, momentum=0.9)
+
+        def ours_step():
+            opt.zero_grad()
+            F.cross_entropy(ours(x), labels).backward()
+            opt.step()
+
+        theirs_step = None
+        if torch is not None:
+            sys.path.insert(0, str(REPO_ROOT))
+            if name.startswith("resnet"):
+                from tests.models.test_resnet import TWINS
+                twin = TWINS[name](num_classes=10, small_input=small)
+            else:
+                from tests.models.test_mobilenet import torch_twin
+                twin = torch_twin(name, num_classes=10, small_input=small)
+            twin.load_state_dict(to_torch_state_dict(ours.cpu()))
+            ours.to("cuda")
+            twin = twin.to(DEVICE)
+            xt, lt = tv(x.data), tv(labels.data)
+            topt = torch.optim.SGD(twin.parameters(), lr=1e-3, momentum=0.9)
+
+            def theirs_step():
+                topt.zero_grad()
+                tf.cross_entropy(twin(xt), lt).backward()
+                topt.step()
+        return [Case("model", f"{name} train step ({batch},3,{size},{size})", ours_step,
+                     theirs_step, note="whole step; the target for kernels does not apply")]
+
     builders = {
+        "model": lambda: (model_rows("mobilenet_v3_small", 224) + model_rows("mobilenet_v3_small", 32)
+                          + model_rows("resnet18", 224) + model_rows("resnet18", 32)),
         "im2col": lambda: im2col_rows(),
         "depthwise": lambda: depthwise_rows(64, 56, 3, 1) + depthwise_rows(96, 28, 5, 2),
         "shuffle": lambda: shuffle_rows(),
@@ -424,7 +469,7 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("groups", nargs="*", help="only these groups (im2col depthwise shuffle "
+    parser.add_argument("groups", nargs="*", help="only these groups (model im2col depthwise shuffle "
                         "batchnorm activation se maxpool)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=5)
