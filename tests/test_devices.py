@@ -258,3 +258,26 @@ def test_tensors_on_one_gpu_pass_the_check():
     out = F.add(_on_gpu(np.ones(2, np.float32)), _on_gpu(np.ones(2, np.float32)))
     assert out.device == "cuda:0"  # (computed by NumPy underneath)
     np.testing.assert_array_equal(np.asarray(out.data), [2.0, 2.0])
+
+
+def test_every_array_function_the_operators_call_through_xp_exists_in_cupy():
+    """Every ``xp.name`` / ``xp.name.attr`` in minicnn/ is part of CuPy's API (a static scan:
+    CuPy imports without a GPU, so this runs wherever CuPy is installed)."""
+    import ast
+    import pathlib
+
+    cupy = pytest.importorskip("cupy", reason="CuPy is not installed (the GPU extra)")
+    missing = []
+    for path in pathlib.Path(minicnn.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Attribute):
+                continue
+            if isinstance(node.value, ast.Name) and node.value.id == "xp":
+                if not hasattr(cupy, node.attr):
+                    missing.append(f"cupy.{node.attr} ({path.name}:{node.lineno})")
+            elif (isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name)
+                  and node.value.value.id == "xp"):
+                base = getattr(cupy, node.value.attr, None)
+                if base is not None and not hasattr(base, node.attr):
+                    missing.append(f"cupy.{node.value.attr}.{node.attr} ({path.name}:{node.lineno})")
+    assert not missing, missing
