@@ -24,6 +24,7 @@ import pytest
 import minicnn
 import minicnn.nn.functional as F
 from minicnn import Tensor
+from minicnn.backend import is_cupy_array
 from minicnn.checks import Case, all_cases
 from minicnn.cuda import cuda_unavailable_reason
 from minicnn.function import Function
@@ -115,9 +116,17 @@ def _run_minicnn(case, inputs, positions, device, seed):
             term = (out * Tensor(grad).to(device)).sum()
             loss = term if loss is None else loss + term
         loss.backward()
+    grads_in = [tensors[i].grad for i in positions]
+    after = [t.data for t in tensors if isinstance(t, Tensor)]
+    for what, arrays in (("input gradient", grads_in), ("input after the call", after)):
+        for k, array in enumerate(arrays):
+            where = "cpu" if array is None or not is_cupy_array(array) else \
+                f"cuda:{array.device.id}"
+            assert array is None or where == expected, \
+                f"{case.op}: {what} {k} on {where}, not {expected}"
     return ([_host(o.data) for o in outs],
-            [None if tensors[i].grad is None else _host(tensors[i].grad) for i in positions],
-            [_host(t.data) for t in tensors if isinstance(t, Tensor)])
+            [None if g is None else _host(g) for g in grads_in],
+            [_host(a) for a in after])
 
 
 def _run_torch(case, inputs, positions, seed):
