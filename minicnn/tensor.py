@@ -383,9 +383,9 @@ def _shape_args(args):
 
 
 # --------------------------------------------------------------- factories
-def tensor(data, dtype=None, requires_grad=False) -> Tensor:
-    """A new tensor holding a copy of ``data`` (see :class:`Tensor` for dtypes)."""
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+def tensor(data, dtype=None, requires_grad=False, device="cpu") -> Tensor:
+    """A new tensor holding a copy of ``data`` on ``device`` (see :class:`Tensor` for dtypes)."""
+    return _placed(Tensor(data, dtype=dtype), requires_grad, device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -403,13 +403,23 @@ def _size_args(size, op):
     return tuple(int(s) for s in size)
 
 
+def _placed(tensor, requires_grad, device):
+    """``tensor`` moved to ``device``, then made a leaf that requires grad if asked.
+
+    (In this order: moved after ``requires_grad`` was set, it would be the
+    output of the move, not a leaf, and its ``.grad`` would stay empty.)
+    """
+    if device is not None and str(device) != "cpu":
+        tensor = tensor.to(device)
+    tensor.requires_grad = requires_grad
+    return tensor
+
+
 def _factory(make):
     def factory(*size, dtype=None, requires_grad=False, device="cpu"):
         shape = _size_args(size, make.__name__)
         data = make(shape, np.dtype(dtype) if dtype is not None else _default_dtype)
-        out = Tensor._wrap(data)
-        out.requires_grad = requires_grad
-        return out.to(device) if device != "cpu" else out
+        return _placed(Tensor._wrap(data), requires_grad, device)
 
     factory.__name__ = make.__name__
     factory.__doc__ = make.__doc__
@@ -458,7 +468,7 @@ def rand(shape, dtype):
     return _rng().random(shape, dtype=_random_dtype(dtype, "rand"))
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad=False, device="cpu") -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``."""
     shape = _size_args((size,) if isinstance(size, (tuple, list)) else (size,), "full")
     if dtype is None:
@@ -468,10 +478,11 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
             dtype = int64
         else:
             dtype = _default_dtype
-    return Tensor(np.full(shape, fill_value, dtype=np.dtype(dtype)), requires_grad=requires_grad)
+    return _placed(Tensor._wrap(np.full(shape, fill_value, dtype=np.dtype(dtype))),
+                   requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device="cpu") -> Tensor:
     """``arange(end)`` or ``arange(start, end, step)``; ints give int64, floats float32."""
     if end is None:
         start, end = 0, start
@@ -480,19 +491,25 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = _default_dtype if values.dtype.kind == "f" else int64
-    return Tensor(values, dtype=dtype, requires_grad=requires_grad)
+    return _placed(Tensor(values, dtype=dtype), requires_grad, device)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor._wrap(xp_of(t.data).zeros(t.shape, dtype or t.dtype)).requires_grad_(requires_grad)
+def zeros_like(t: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Zeros of ``t``'s shape, with ``t``'s dtype and device unless given."""
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                 device=t.device if device is None else device)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor._wrap(xp_of(t.data).ones(t.shape, dtype or t.dtype)).requires_grad_(requires_grad)
+def ones_like(t: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Ones of ``t``'s shape, with ``t``'s dtype and device unless given."""
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                device=t.device if device is None else device)
 
 
-def randn_like(t: Tensor, dtype=None, requires_grad=False) -> Tensor:
-    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+def randn_like(t: Tensor, dtype=None, requires_grad=False, device=None) -> Tensor:
+    """Standard normal samples of ``t``'s shape, with ``t``'s dtype and device unless given."""
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad,
+                 device=t.device if device is None else device)
 
 
 # The functional API, bound after Tensor exists (it imports Tensor itself).

@@ -290,3 +290,54 @@ def test_every_array_function_the_operators_call_through_xp_exists_in_cupy():
                 if base is not None and not hasattr(base, node.attr):
                     missing.append(f"cupy.{node.value.attr}.{node.attr} ({path.name}:{node.lineno})")
     assert not missing, missing
+
+
+# ------------------------------------------------------- tensors created on a device
+FACTORIES = {
+    "zeros": lambda **kw: minicnn.zeros(2, 3, **kw),
+    "ones": lambda **kw: minicnn.ones((2, 3), **kw),
+    "empty": lambda **kw: minicnn.empty(2, 3, **kw),
+    "randn": lambda **kw: minicnn.randn(2, 3, **kw),
+    "rand": lambda **kw: minicnn.rand(2, 3, **kw),
+    "full": lambda **kw: minicnn.full((2, 3), 0.5, **kw),
+    "arange": lambda **kw: minicnn.arange(0.0, 3.0, 0.5, **kw),
+    "tensor": lambda **kw: minicnn.tensor([[1.0, 2.0], [3.0, 4.0]], **kw),
+    "zeros_like": lambda **kw: minicnn.zeros_like(minicnn.ones(2), **kw),
+    "ones_like": lambda **kw: minicnn.ones_like(minicnn.ones(2), **kw),
+    "randn_like": lambda **kw: minicnn.randn_like(minicnn.ones(2), **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_factories_create_leaf_tensors_on_the_device(monkeypatch, name):
+    """``device=`` as in PyTorch, on a stand-in GPU (tests/kernels/_fake_cupy.py): the tensor
+    is created there and, with ``requires_grad=True``, is a leaf that receives ``.grad``."""
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)
+    t = FACTORIES[name](device="cuda", requires_grad=True)
+    assert t.device == "cuda:0" and t.is_leaf and t.requires_grad
+    (t * 2.0).sum().backward()
+    assert is_cupy_array(t.grad)
+    np.testing.assert_array_equal(t.grad.get(), np.full(t.shape, 2.0, t.dtype))
+    assert FACTORIES[name](device="cpu").device == "cpu"
+
+
+@pytest.mark.parametrize("name", ["zeros_like", "ones_like", "randn_like"])
+def test_like_factories_keep_the_device_of_their_tensor(monkeypatch, name):
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)
+    like = getattr(minicnn, name)
+    on_gpu = minicnn.ones(2, device="cuda")
+    assert like(on_gpu).device == "cuda:0"
+    assert like(on_gpu, device="cpu").device == "cpu"
+    assert like(minicnn.ones(2)).device == "cpu"
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_factories_on_cuda_without_a_gpu_say_why(name):
+    if CUDA_REASON is None:
+        pytest.skip("a GPU is usable here")
+    with pytest.raises(minicnn.cuda.DeviceUnavailableError, match="CuPy|driver|GPU"):
+        FACTORIES[name](device="cuda")
