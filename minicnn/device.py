@@ -5,6 +5,8 @@ moved tensor is moved back. When no GPU can be used, :func:`cuda_unavailable_rea
 says which of the possible causes it is (CuPy missing, no driver, no device)
 and how to fix it, and ``to('cuda')`` raises that instead of a driver traceback.
 """
+import numpy as np
+
 from .backend import is_cupy_array
 from .function import Function
 
@@ -52,6 +54,43 @@ def parse_device(device) -> tuple:
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()) or (kind == "cpu" and index):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     return kind, int(index) if index else 0
+
+
+def parse_to_args(args, kwargs):
+    """``(device, dtype)`` from ``to()``'s arguments, either None when not given.
+
+    As PyTorch: ``to(device)``, ``to(dtype)``, ``to(device, dtype)``,
+    ``to(tensor)`` (its device and dtype), or the keywords ``device=``,
+    ``dtype=`` (``non_blocking=`` is accepted and ignored). ``device`` is a
+    checked string (:func:`parse_device`), ``dtype`` a ``numpy.dtype``.
+    """
+    from .tensor import Tensor
+
+    kwargs = dict(kwargs)
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    if len(args) > 2:
+        raise TypeError(f"to() takes at most 2 positional arguments, got {len(args)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda"):
+            device = arg
+        else:
+            dtype = arg
+    if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to(): expected a device ('cpu', 'cuda', 'cuda:N') or a dtype, "
+                            f"got {dtype!r}") from None
+    if device is not None:
+        parse_device(device)  # raises, naming the value, unless cpu / cuda / cuda:N
+        device = str(device)
+    return device, dtype
 
 
 class ToDevice(Function):

@@ -251,14 +251,15 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     # ------------------------------------------------------------ conversion
-    def to(self, dtype_or_device=None, dtype=None) -> "Tensor":
-        """``to(dtype)`` casts (differentiably); ``to(device)`` moves between devices."""
-        target = dtype if dtype is not None else dtype_or_device
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            from .device import to_device
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)`` or the
+        keywords ``device=``/``dtype=``, as PyTorch: moves between devices and casts, both
+        differentiably; returns ``self`` when nothing changes."""
+        from .device import parse_to_args, to_device
 
-            return to_device(self, target)
-        return self.type(target)
+        device, dtype = parse_to_args(args, kwargs)
+        out = self if device is None else to_device(self, device)
+        return out if dtype is None else out.type(dtype)
 
     def type(self, dtype) -> "Tensor":
         if np.dtype(dtype) == self.dtype:
@@ -273,6 +274,10 @@ class Tensor:
 
     def long(self) -> "Tensor":
         return self.type(int64)
+
+    @property
+    def is_cuda(self) -> bool:
+        return is_cupy_array(self.data)
 
     def cpu(self) -> "Tensor":
         return self.to("cpu")

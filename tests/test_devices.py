@@ -341,3 +341,31 @@ def test_factories_on_cuda_without_a_gpu_say_why(name):
         pytest.skip("a GPU is usable here")
     with pytest.raises(minicnn.cuda.DeviceUnavailableError, match="CuPy|driver|GPU"):
         FACTORIES[name](device="cuda")
+
+
+def test_tensor_to_takes_pytorchs_forms(monkeypatch):
+    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``, keywords."""
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)
+    x = minicnn.ones(2)
+    assert x.to("cpu") is x and x.to(minicnn.float32) is x
+    assert x.to(minicnn.float64).dtype == np.float64
+    moved = x.to("cuda", minicnn.float64)
+    assert (moved.device, moved.dtype, moved.is_cuda) == ("cuda:0", np.float64, True)
+    like = x.to(minicnn.zeros(1, dtype=minicnn.float64, device="cuda"))
+    assert (like.device, like.dtype) == ("cuda:0", np.float64)
+    keywords = x.to(device="cuda:0", dtype=minicnn.int64)
+    assert (keywords.device, keywords.dtype) == ("cuda:0", np.int64)
+    assert not x.is_cuda and moved.cpu().device == "cpu"
+
+
+@pytest.mark.parametrize("args, kwargs, error, match", [
+    (("gpu",), {}, TypeError, r"expected a device \('cpu', 'cuda', 'cuda:N'\) or a dtype, got 'gpu'"),
+    (("cuda:x",), {}, ValueError, r"device must be 'cpu', 'cuda' or 'cuda:N', got 'cuda:x'"),
+    ((), {"devices": "cuda"}, TypeError, r"unexpected keyword arguments \['devices'\]"),
+    (("cpu", minicnn.float32, 1), {}, TypeError, r"at most 2 positional arguments, got 3"),
+])
+def test_tensor_to_refuses_bad_arguments(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        minicnn.ones(2).to(*args, **kwargs)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..backend import is_cupy_array, xp_of
+from ..device import parse_to_args
 from ..tensor import Tensor, _as_array, float32, float64, get_default_dtype
 
 __all__ = ["Parameter", "Module", "RemovableHandle"]
@@ -140,36 +141,12 @@ def _host_array(value, key: str):
     return array
 
 
-_DEVICE_TYPES = ("cpu", "cuda")
-
-
 def _parse_to_args(args, kwargs):
-    """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)`` or keywords."""
-    device = kwargs.pop("device", None)
-    dtype = kwargs.pop("dtype", None)
-    kwargs.pop("non_blocking", None)
-    if kwargs:
-        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-    if len(args) > 2:
-        raise TypeError(f"to() takes at most 2 positional arguments, got {len(args)}")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif isinstance(arg, str) and arg.split(":")[0] in _DEVICE_TYPES:
-            device = arg
-        else:
-            dtype = arg
-    if dtype is not None:
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"to(): expected a device ('cpu', 'cuda') or a dtype, "
-                            f"got {dtype!r}") from None
-        if dtype not in (float32, float64):
-            raise TypeError(f"Module.to only accepts floating point dtypes (float32, float64), "
-                            f"but got desired dtype={dtype.name}")
-    if device is not None and str(device).split(":")[0] not in _DEVICE_TYPES:
-        raise ValueError(f"to(): device must be 'cpu' or 'cuda[:index]', got {device!r}")
+    """``Module.to``'s arguments (see :func:`minicnn.device.parse_to_args`); floating dtypes only."""
+    device, dtype = parse_to_args(args, kwargs)
+    if dtype is not None and dtype not in (float32, float64):
+        raise TypeError(f"Module.to only accepts floating point dtypes (float32, float64), "
+                        f"but got desired dtype={dtype.name}")
     return device, dtype
 
 
