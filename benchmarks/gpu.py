@@ -404,9 +404,7 @@ def build_cases(k, torch, batch):
                      theirs_step, note="whole step; the target for kernels does not apply",
                      repeats=MODEL_REPEATS)]
 
-    builders = {
-        "model": lambda: (model_rows("mobilenet_v3_small", 224) + model_rows("mobilenet_v3_small", 32)
-                          + model_rows("resnet18", 224) + model_rows("resnet18", 32)),
+    builders = {  # the whole-model rows last: they take longest
         "im2col": lambda: im2col_rows(),
         "depthwise": lambda: depthwise_rows(64, 56, 3, 1) + depthwise_rows(96, 28, 5, 2),
         "shuffle": lambda: shuffle_rows(),
@@ -414,6 +412,8 @@ def build_cases(k, torch, batch):
         "activation": lambda: activation_rows("hardswish") + activation_rows("hardsigmoid"),
         "se": lambda: se_rows(),
         "maxpool": lambda: maxpool_rows(),
+        "model": lambda: (model_rows("mobilenet_v3_small", 224) + model_rows("mobilenet_v3_small", 32)
+                          + model_rows("resnet18", 224) + model_rows("resnet18", 32)),
     }
     return builders
 
@@ -477,8 +477,8 @@ def table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("groups", nargs="*", help="only these groups (model im2col depthwise shuffle "
-                        "batchnorm activation se maxpool)")
+    parser.add_argument("groups", nargs="*", help="only these groups (im2col depthwise shuffle "
+                        "batchnorm activation se maxpool model)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=30)
@@ -521,6 +521,17 @@ def main(argv=None):
     if unknown:
         print(f"unknown groups {sorted(unknown)}; choose from {sorted(builders)}", file=sys.stderr)
         return 2
+    def write(rows, status):
+        """The report so far (rewritten after each group: a run cut short keeps its rows)."""
+        report = "\n".join(header) + table(rows) + "\n\n" + (
+            "ratio = ours / torch (< 1: minicnn faster). GB/s: minimal traffic / our time. "
+            "Model rows: one whole training step (forward, cross-entropy, backward, SGD with "
+            "momentum) of minicnn's model on CuPy against its torch.nn twin with the same "
+            "weights.\n") + f"\n{status}, wall time {time.perf_counter() - started:.0f} s.\n"
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(report, encoding="utf-8")
+
     rows = []
     for group, build in builders.items():
         if args.groups and group not in args.groups:
@@ -534,16 +545,10 @@ def main(argv=None):
         rows += run(cases, timer, torch, copy_gbs)
         del cases
         cupy.get_default_memory_pool().free_all_blocks()
-    report = "\n".join(header) + table(rows) + "\n\n" + (
-        "ratio = ours / torch (< 1: minicnn faster). GB/s: minimal traffic / our time. "
-        "Model rows: one whole training step (forward, cross-entropy, backward, SGD with "
-        "momentum) of minicnn's model on CuPy against its torch.nn twin with the same "
-        "weights.\n") + \
-        f"\nTotal wall time {time.perf_counter() - started:.0f} s.\n"
+        write(rows, f"Partial (through group {group!r})")
+    write(rows, "Complete")
     print("\n" + table(rows), flush=True)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(report, encoding="utf-8")
         print(f"wrote {args.out}")
     return 1 if any(r.get("error") for r in rows) else 0
 
