@@ -16,10 +16,16 @@ Without them the tests skip and say so; with ``MINICNN_REQUIRE_PTX=1`` they
 fail instead, as they do whenever ``CI`` is set (a skip there would hide a
 missing install). The total
 compile time is printed at the end of the pytest run (tests/kernels/conftest.py).
+
+The kernels call ``@cuda.jit(device=True)`` functions (``kernels/_reduce.py``,
+``kernels/_index.py``), which numba-cuda 0.30 compiles for the current
+device's compute capability, asked of the driver; without a GPU the fixture
+below stands in compute capability 9.0 (see ``_device_functions_for_sm90``).
 """
 import importlib.metadata
 import os
 import time
+import types
 
 import pytest
 
@@ -55,9 +61,37 @@ def _missing_packages():
     return missing
 
 
+def _device_functions_for_sm90(monkeypatch):
+    """Without a GPU, make numba-cuda compile device functions for compute capability 9.0.
+
+    In numba-cuda 0.30 (pinned ``numba-cuda>=0.30,<0.31`` in setup.py's test
+    extra), compiling a kernel that calls a ``@cuda.jit(device=True)``
+    function compiles that function with ``CUDADispatcher.compile_device``,
+    which reads ``get_current_device().compute_capability`` (a name imported
+    into ``numba.cuda.dispatcher``); with no device (CI) that asks a driver
+    that is not there and the compile fails. These tests compile every kernel
+    for cc 9.0 anyway, so the stand-in device reports 9.0: the device
+    functions are compiled for the same target as the kernels that inline
+    them. Depends on that module attribute: if numba-cuda moves it, the
+    assert below fails loudly rather than the patch silently doing nothing.
+    """
+    import numba.cuda.dispatcher as dispatcher
+
+    assert hasattr(dispatcher, "get_current_device"), (
+        "numba.cuda.dispatcher.get_current_device is gone: numba-cuda changed how device "
+        "functions get their compute capability; update this shim (tests/kernels/"
+        "test_kernels_ptx.py) for the installed numba-cuda")
+    monkeypatch.setattr(dispatcher, "get_current_device",
+                        lambda: types.SimpleNamespace(compute_capability=COMPUTE_CAPABILITY))
+
+
 @pytest.fixture(scope="module")
 def compile_ptx():
-    """``numba.cuda.compile_ptx``, after a probe compile; skips (or fails) if it cannot work."""
+    """``numba.cuda.compile_ptx``, after a probe compile; skips (or fails) if it cannot work.
+
+    Without a GPU, device functions are compiled for cc 9.0 while the module's
+    tests run (:func:`_device_functions_for_sm90`).
+    """
     from numba import cuda, float32
 
     def probe(a):
@@ -75,7 +109,10 @@ def compile_ptx():
         if os.environ.get("MINICNN_REQUIRE_PTX") == "1" or os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
-    return cuda.compile_ptx
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if not cuda.is_available():  # with a GPU, device functions compile as they would
+            _device_functions_for_sm90(monkeypatch)
+        yield cuda.compile_ptx
 
 
 def _kernels():
