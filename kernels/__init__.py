@@ -20,6 +20,10 @@ fused           batch norm + hardswish in one pass (the unfused path is the
                 reference)
 ==============  ==============================================================
 
+Shared code: ``_launch`` (the launchers' argument checks and launch
+geometry, host side), ``_reduce`` (the block-wide tree sum, a device
+function) and ``_index`` (thread-index arithmetic, device functions).
+
 Launchers are plain functions taking arrays that export
 ``__cuda_array_interface__`` (CuPy arrays, Numba device arrays; under
 ``NUMBA_ENABLE_CUDASIM=1`` plain NumPy arrays too) and write into

@@ -4,6 +4,8 @@ Nothing here runs on the device. Arrays are anything with a ``shape``, a
 ``dtype`` and ``__cuda_array_interface__`` (CuPy, Numba device arrays) or
 ``__array_interface__`` (NumPy, accepted by the simulator).
 """
+import math
+
 import numpy as np
 
 #: Threads per block for elementwise kernels: a multiple of the 32-thread warp,
@@ -19,6 +21,14 @@ def pair(value, name, op):
             raise ValueError(f"{op}: {name} must be an int or a pair, got {value!r}")
         return int(value[0]), int(value[1])
     return int(value), int(value)
+
+
+def pairs(op, **values):
+    """The named ``values`` as pairs of ints (see :func:`pair`), flattened, in the given order.
+
+    ``pairs(op, stride=2, padding=(1, 0))`` is ``(2, 2, 1, 0)``.
+    """
+    return tuple(number for name, value in values.items() for number in pair(value, name, op))
 
 
 def _interface(array):
@@ -60,6 +70,13 @@ def check_shape(array, name, op, expected):
                          f"got {tuple(array.shape)}")
 
 
+def check_arrays(op, shape, **arrays):
+    """Each of ``arrays`` (name=array) is a C-contiguous array of ``shape``."""
+    for name, array in arrays.items():
+        check_array(array, name, op)
+        check_shape(array, name, op, shape)
+
+
 def check_float(array, name, op):
     if np.dtype(array.dtype) not in (np.float32, np.float64):
         raise TypeError(f"{op}: {name} must be float32 or float64, got {array.dtype}")
@@ -77,6 +94,15 @@ def same_dtype(op, **arrays):
     return np.dtype(first.dtype)
 
 
+def as_ncl(array):
+    """(N, C, *) -> (N, C, L), ``L`` the product of the trailing dims (a C-contiguous view).
+
+    ``L`` is computed, not ``-1``: an empty array (N or C zero) reshapes too,
+    since :func:`launch_1d` gets its arguments before it sees a zero ``count``.
+    """
+    return array.reshape(array.shape[0], array.shape[1], math.prod(array.shape[2:]))
+
+
 def blocks_for(count, threads):
     """Blocks of ``threads`` covering ``count`` items (the last one partial)."""
     return (count + threads - 1) // threads
@@ -88,3 +114,14 @@ def check_threads(threads, op, power_of_two=False, maximum=1024):
         kind = "a power of two" if power_of_two else "an int"
         raise ValueError(f"{op}: threads must be {kind} in [1, {maximum}], got {threads}")
     return threads
+
+
+def launch_1d(kernel, op, count, threads, stream, *args):
+    """``kernel(*args)`` with one thread per item of ``count``, after checking ``threads``.
+
+    A 1-D grid of ``threads``-thread blocks (the last one partial; the kernel
+    skips the threads past ``count``); nothing is launched when ``count`` is 0.
+    """
+    threads = check_threads(threads, op)
+    if count:
+        kernel[blocks_for(count, threads), threads, stream](*args)

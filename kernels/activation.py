@@ -13,7 +13,9 @@ A NaN input gives a NaN output and a NaN hardswish gradient, as the twins do.
 
 Layout: the arrays are flattened (any shape, C-contiguous); one thread per
 element, 1-D grid of ``ELEMENTWISE_THREADS``-thread blocks; consecutive
-threads touch consecutive elements, so every access is coalesced.
+threads touch consecutive elements, so every access is coalesced. The
+hardswish formula is the device function :func:`hardswish` (inlined), which
+:mod:`fused` calls too.
 
 The constants are ``np.float32`` globals: Numba freezes them as float32
 constants, so float32 data is computed in float32 (a Python ``3.0`` literal
@@ -24,11 +26,16 @@ They are exact in float32 (3, 6, 0, 1/2, 1), so float64 loses nothing; the
 import numpy as np
 from numba import cuda, float32
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
-    same_dtype
+from ._launch import ELEMENTWISE_THREADS, check_array, check_shape, launch_1d, same_dtype
 
 ZERO, HALF, ONE = np.float32(0.0), np.float32(0.5), np.float32(1.0)
 THREE, SIX = np.float32(3.0), np.float32(6.0)
+
+
+@cuda.jit(device=True)
+def hardswish(value):
+    """``value * min(max(value + 3, 0), 6) / 6`` in ``value``'s precision (also in :mod:`fused`)."""
+    return value * min(max(value + THREE, ZERO), SIX) / SIX
 
 
 @cuda.jit
@@ -53,8 +60,7 @@ def hardsigmoid_backward_kernel(x, grad_out, grad_in):
 def hardswish_forward_kernel(x, y):
     index = cuda.grid(1)
     if index < x.size:
-        value = x[index]
-        y[index] = value * min(max(value + THREE, ZERO), SIX) / SIX
+        y[index] = hardswish(x[index])
 
 
 @cuda.jit
@@ -80,9 +86,7 @@ def _launch(kernel, op, names, arrays, threads, stream):
         check_array(array, name, op)
         check_shape(array, name, op, first.shape)
     same_dtype(op, **dict(zip(names, arrays)))
-    threads = check_threads(threads, op)
-    if first.size:
-        kernel[blocks_for(first.size, threads), threads, stream](*[_flat(a) for a in arrays])
+    launch_1d(kernel, op, first.size, threads, stream, *[_flat(a) for a in arrays])
 
 
 def hardsigmoid_forward(x, out, *, threads=ELEMENTWISE_THREADS, stream=0):

@@ -17,8 +17,9 @@ Statistics, numerically safe and parallel beyond one block per channel:
    the chunk ``e in [k*chunk, (k+1)*chunk)`` of channel ``c``'s values, with
    ``e = n*L + l`` (so consecutive threads read consecutive ``l``: coalesced).
    Two passes over its chunk (the second read hits L1/L2): the chunk mean
-   by a shared-memory tree sum, then the sum of squared deviations from that
-   mean, ``M2``. No ``sum x^2 - M mu^2`` anywhere, so no cancellation.
+   by a shared-memory tree sum (:func:`_reduce.block_sum`), then the sum of
+   squared deviations from that mean, ``M2``. No ``sum x^2 - M mu^2``
+   anywhere, so no cancellation.
 2. ``bn_merge_stats_kernel``, one thread per channel: folds the chunks'
    ``(count, mean, M2)`` together with Chan et al.'s pairwise update
    ``delta = mean_b - mean_a``, ``mean += delta * n_b / n``,
@@ -27,21 +28,24 @@ Statistics, numerically safe and parallel beyond one block per channel:
 
 The chunk partials live in a float64 workspace (2, C, chunks). Backward uses
 the same split: ``bn_partial_grad_sums_kernel`` (grid ``(chunks, C)``, two
-tree sums at once: ``g`` and ``g * xhat``, with ``xhat`` recomputed from the
-centred ``x - mu``), ``bn_merge_sums_kernel`` (one thread per channel adds the
-chunks), then the elementwise ``bn_grad_input_kernel``.
+tree sums at once, :func:`_reduce.block_sum2`: ``g`` and ``g * xhat``, with
+``xhat`` recomputed from the centred ``x - mu``), ``bn_merge_sums_kernel``
+(one thread per channel adds the chunks), then the elementwise
+``bn_grad_input_kernel``.
 
 Normalisation and the input gradient: one thread per element of (N, C, L),
-1-D grid; the thread's channel is ``(index // L) % C``.
+1-D grid; the thread's ``(n, c, l)`` is :func:`_index.ncl_of` of its index
+(channel ``(index // L) % C``).
 """
 import math
 
 import numpy as np
 from numba import cuda, float32, float64, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
-    same_dtype
-from ._reduce import REDUCE_THREADS
+from ._index import ncl_of
+from ._launch import ELEMENTWISE_THREADS, as_ncl, blocks_for, check_array, check_arrays, \
+    check_shape, check_threads, launch_1d, same_dtype
+from ._reduce import REDUCE_THREADS, block_sum, block_sum2
 
 #: Values of one channel per block in the statistics and gradient-sum kernels
 #: (64 per thread at 256 threads): enough work per block to amortise its tree
@@ -62,32 +66,17 @@ def bn_partial_stats_kernel(x, part_mean, part_m2, chunk):
     partial = float64(0.0)
     for e in range(start + tid, stop, threads):
         partial += x[e // length, c, e % length]
-    shared[tid] = partial
-    cuda.syncthreads()
-    step = threads // 2
-    while step > 0:  # tree sum (see _reduce)
-        if tid < step:
-            shared[tid] += shared[tid + step]
-        cuda.syncthreads()
-        step //= 2
-    chunk_mean = shared[0] / (stop - start)
+    chunk_mean = block_sum(shared, partial) / (stop - start)
     cuda.syncthreads()  # all have read shared[0] before pass 2 overwrites it
     # Pass 2: sum of squared deviations from the chunk mean.
     partial = float64(0.0)
     for e in range(start + tid, stop, threads):
         deviation = x[e // length, c, e % length] - chunk_mean
         partial += deviation * deviation
-    shared[tid] = partial
-    cuda.syncthreads()
-    step = threads // 2
-    while step > 0:
-        if tid < step:
-            shared[tid] += shared[tid + step]
-        cuda.syncthreads()
-        step //= 2
+    m2 = block_sum(shared, partial)
     if tid == 0:
         part_mean[c, k] = chunk_mean
-        part_m2[c, k] = shared[0]
+        part_m2[c, k] = m2
 
 
 @cuda.jit
@@ -119,9 +108,7 @@ def bn_forward_kernel(x, mean, inv_std, weight, bias, y):
     n_batch, channels, length = x.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741
-    c = (index // length) % channels
-    n = index // (length * channels)
+    n, c, l = ncl_of(index, channels, length)  # noqa: E741
     y[n, c, l] = (x[n, c, l] - mean[c]) * inv_std[c] * weight[c] + bias[c]
 
 
@@ -143,19 +130,10 @@ def bn_partial_grad_sums_kernel(grad_out, x, mean, inv_std, part_g, part_g_xhat,
         g = grad_out[n, c, l]
         sum_g += g
         sum_g_xhat += g * ((x[n, c, l] - mu) * scale)
-    shared_g[tid] = sum_g
-    shared_gx[tid] = sum_g_xhat
-    cuda.syncthreads()
-    step = threads // 2
-    while step > 0:  # two tree sums side by side (see _reduce)
-        if tid < step:
-            shared_g[tid] += shared_g[tid + step]
-            shared_gx[tid] += shared_gx[tid + step]
-        cuda.syncthreads()
-        step //= 2
+    total_g, total_g_xhat = block_sum2(shared_g, shared_gx, sum_g, sum_g_xhat)
     if tid == 0:
-        part_g[c, k] = shared_g[0]
-        part_g_xhat[c, k] = shared_gx[0]
+        part_g[c, k] = total_g
+        part_g_xhat[c, k] = total_g_xhat
 
 
 @cuda.jit
@@ -180,9 +158,7 @@ def bn_grad_input_kernel(grad_out, x, mean, inv_std, weight, sum_g, sum_g_xhat, 
     n_batch, channels, length = x.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741
-    c = (index // length) % channels
-    n = index // (length * channels)
+    n, c, l = ncl_of(index, channels, length)  # noqa: E741
     count = float64(n_batch * length)
     xhat = (x[n, c, l] - mean[c]) * inv_std[c]
     grad_in[n, c, l] = weight[c] * inv_std[c] * (
@@ -190,11 +166,6 @@ def bn_grad_input_kernel(grad_out, x, mean, inv_std, weight, sum_g, sum_g_xhat, 
 
 
 # ------------------------------------------------------------------ launchers
-def _as_ncl(array):
-    """(N, C, *) -> (N, C, L): a view of a C-contiguous array."""
-    return array.reshape(array.shape[0], array.shape[1], -1)
-
-
 def chunks_for(x_shape, chunk=DEFAULT_CHUNK):
     """Number of chunks the ``M = N * L`` values of a channel are split into."""
     count = x_shape[0] * int(np.prod(x_shape[2:], dtype=np.int64))
@@ -219,6 +190,8 @@ def _check_input(op, x, chunk, threads):
     check_array(x, "x", op)
     if x.ndim < 2:
         raise ValueError(f"{op}: x must have shape (N, C, *), got {tuple(x.shape)}")
+    if x.shape[1] == 0:  # no channel: the grids would have no blocks
+        raise ValueError(f"{op}: x must have at least one channel, got shape {tuple(x.shape)}")
     if x.shape[0] * int(np.prod(x.shape[2:], dtype=np.int64)) == 0:
         raise ValueError(f"{op}: each channel needs at least one value, got shape "
                          f"{tuple(x.shape)}")
@@ -233,6 +206,16 @@ def _check_vectors(op, x, **vectors):
         check_shape(vector, name, op, (x.shape[1],))
 
 
+def _chunked_sums(op, kernel, arrays, x, sum_a, sum_b, chunk, threads, workspace, stream):
+    """Two per-channel sums: ``kernel(*arrays, part_a, part_b, chunk)`` sums each chunk
+    (grid ``(chunks, C)``), then :func:`bn_merge_sums_kernel` adds the chunks into
+    ``sum_a`` and ``sum_b`` (C,)."""
+    part = _workspace(op, x, workspace, chunk, stream)
+    channels, chunks = part.shape[1], part.shape[2]
+    kernel[(chunks, channels), threads, stream](*arrays, part[0], part[1], int(chunk))
+    bn_merge_sums_kernel[blocks_for(channels, 128), 128, stream](part[0], part[1], sum_a, sum_b)
+
+
 def batchnorm_stats(x, mean, var, inv_std, eps=1e-5, *, chunk=DEFAULT_CHUNK,
                     threads=REDUCE_THREADS, workspace=None, stream=0):
     """Write channel means, biased variances and ``1/sqrt(var + eps)`` of ``x`` (N, C, *).
@@ -245,7 +228,7 @@ def batchnorm_stats(x, mean, var, inv_std, eps=1e-5, *, chunk=DEFAULT_CHUNK,
     same_dtype(op, x=x, mean=mean, var=var, inv_std=inv_std)
     _check_vectors(op, x, mean=mean, var=var, inv_std=inv_std)
     part = _workspace(op, x, workspace, chunk, stream)
-    x3 = _as_ncl(x)
+    x3 = as_ncl(x)
     channels, chunks = part.shape[1], part.shape[2]
     bn_partial_stats_kernel[(chunks, channels), threads, stream](x3, part[0], part[1], int(chunk))
     bn_merge_stats_kernel[blocks_for(channels, 128), 128, stream](
@@ -260,14 +243,11 @@ def batchnorm_forward(x, mean, inv_std, weight, bias, out, *, threads=ELEMENTWIS
     """
     op = "batchnorm_forward"
     check_array(x, "x", op)
-    check_array(out, "out", op)
-    check_shape(out, "out", op, x.shape)
+    check_arrays(op, x.shape, out=out)
     same_dtype(op, x=x, mean=mean, inv_std=inv_std, weight=weight, bias=bias, out=out)
     _check_vectors(op, x, mean=mean, inv_std=inv_std, weight=weight, bias=bias)
-    threads = check_threads(threads, op)
-    if x.size:
-        bn_forward_kernel[blocks_for(x.size, threads), threads, stream](
-            _as_ncl(x), mean, inv_std, weight, bias, _as_ncl(out))
+    launch_1d(bn_forward_kernel, op, x.size, threads, stream,
+              as_ncl(x), mean, inv_std, weight, bias, as_ncl(out))
 
 
 def batchnorm_backward_reduce(grad_out, x, mean, inv_std, sum_g, sum_g_xhat, *,
@@ -276,17 +256,12 @@ def batchnorm_backward_reduce(grad_out, x, mean, inv_std, sum_g, sum_g_xhat, *,
     """Write ``sum_g`` = dL/db = sum g and ``sum_g_xhat`` = dL/dw = sum g * xhat, per channel."""
     op = "batchnorm_backward_reduce"
     threads = _check_input(op, x, chunk, threads)
-    check_array(grad_out, "grad_out", op)
-    check_shape(grad_out, "grad_out", op, x.shape)
+    check_arrays(op, x.shape, grad_out=grad_out)
     same_dtype(op, x=x, grad_out=grad_out, mean=mean, inv_std=inv_std, sum_g=sum_g,
                sum_g_xhat=sum_g_xhat)
     _check_vectors(op, x, mean=mean, inv_std=inv_std, sum_g=sum_g, sum_g_xhat=sum_g_xhat)
-    part = _workspace(op, x, workspace, chunk, stream)
-    channels, chunks = part.shape[1], part.shape[2]
-    bn_partial_grad_sums_kernel[(chunks, channels), threads, stream](
-        _as_ncl(grad_out), _as_ncl(x), mean, inv_std, part[0], part[1], int(chunk))
-    bn_merge_sums_kernel[blocks_for(channels, 128), 128, stream](part[0], part[1], sum_g,
-                                                                 sum_g_xhat)
+    _chunked_sums(op, bn_partial_grad_sums_kernel, (as_ncl(grad_out), as_ncl(x), mean, inv_std),
+                  x, sum_g, sum_g_xhat, chunk, threads, workspace, stream)
 
 
 def batchnorm_backward_input(grad_out, x, mean, inv_std, weight, sum_g, sum_g_xhat, grad_in, *,
@@ -294,18 +269,14 @@ def batchnorm_backward_input(grad_out, x, mean, inv_std, weight, sum_g, sum_g_xh
     """``grad_in`` = dL/dx from the per-channel sums of :func:`batchnorm_backward_reduce`."""
     op = "batchnorm_backward_input"
     check_array(x, "x", op)
-    for name, array in (("grad_out", grad_out), ("grad_in", grad_in)):
-        check_array(array, name, op)
-        check_shape(array, name, op, x.shape)
+    check_arrays(op, x.shape, grad_out=grad_out, grad_in=grad_in)
     same_dtype(op, x=x, grad_out=grad_out, mean=mean, inv_std=inv_std, weight=weight,
                sum_g=sum_g, sum_g_xhat=sum_g_xhat, grad_in=grad_in)
     _check_vectors(op, x, mean=mean, inv_std=inv_std, weight=weight, sum_g=sum_g,
                    sum_g_xhat=sum_g_xhat)
-    threads = check_threads(threads, op)
-    if x.size:
-        bn_grad_input_kernel[blocks_for(x.size, threads), threads, stream](
-            _as_ncl(grad_out), _as_ncl(x), mean, inv_std, weight, sum_g, sum_g_xhat,
-            _as_ncl(grad_in))
+    launch_1d(bn_grad_input_kernel, op, x.size, threads, stream,
+              as_ncl(grad_out), as_ncl(x), mean, inv_std, weight, sum_g, sum_g_xhat,
+              as_ncl(grad_in))
 
 
 def batchnorm_backward(grad_out, x, mean, inv_std, weight, grad_in, grad_weight, grad_bias, *,

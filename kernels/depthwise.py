@@ -19,24 +19,27 @@ bottom/right padding, as in :mod:`im2col`.
 
 Thread/block layouts:
 
-* forward: one thread per output element (N*Co*Ho*Wo threads, 1-D grid);
-  consecutive threads take consecutive ``j``: coalesced writes, and the
-  ``kH*kW`` reads of neighbouring threads overlap, so they hit L1/L2.
+* forward: one thread per output element (N*Co*Ho*Wo threads, 1-D grid,
+  :func:`_index.nchw_of`); consecutive threads take consecutive ``j``:
+  coalesced writes, and the ``kH*kW`` reads of neighbouring threads overlap,
+  so they hit L1/L2.
 * input gradient: one thread per input pixel, gathering the ``M*kH*kW``
-  (output, tap) pairs that read it (the index solve of col2im): no atomics.
+  (output, tap) pairs that read it (the index solve of col2im,
+  :func:`_index.reading_window`): no atomics.
 * weight gradient: a reduction over ``N*Ho*Wo`` terms for each of the
   ``Co*kH*kW`` weights. One block per (output channel, tap): grid
   ``(kH*kW, Co)``; its threads stride over the ``N*Ho*Wo`` output pixels
   (consecutive threads on consecutive pixels: coalesced reads of ``g``),
   each summing a partial in a register, then one shared-memory tree sum
-  (see :mod:`_reduce`). Every weight is written once by one thread: no atomics,
-  and the result does not depend on scheduling.
+  (:func:`_reduce.block_sum`). Every weight is written once by one thread: no
+  atomics, and the result does not depend on scheduling.
 """
 from numba import cuda, float32, float64, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_threads, pair, \
+from ._index import nchw_of, reading_window
+from ._launch import ELEMENTWISE_THREADS, check_array, check_threads, launch_1d, pairs, \
     same_dtype
-from ._reduce import REDUCE_THREADS
+from ._reduce import REDUCE_THREADS, block_sum
 
 
 @cuda.jit
@@ -49,10 +52,7 @@ def depthwise_forward_kernel(x, weight, y, s_h, s_w, p_t, p_l, d_h, d_w):
     height, width = x.shape[2], x.shape[3]
     k_h, k_w = weight.shape[2], weight.shape[3]
     multiplier = out_channels // x.shape[1]
-    j = index % out_w
-    i = (index // out_w) % out_h
-    o = (index // (out_w * out_h)) % out_channels
-    n = index // (out_w * out_h * out_channels)
+    n, o, i, j = nchw_of(index, out_channels, out_h, out_w)
     c = o // multiplier
     total = float64(0.0)
     for u in range(k_h):
@@ -76,24 +76,15 @@ def depthwise_grad_input_kernel(grad_out, weight, grad_in, s_h, s_w, p_t, p_l, d
     out_channels, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     k_h, k_w = weight.shape[2], weight.shape[3]
     multiplier = out_channels // channels
-    w = index % width
-    h = (index // width) % height
-    c = (index // (width * height)) % channels
-    n = index // (width * height * channels)
+    n, c, h, w = nchw_of(index, channels, height, width)
     total = float64(0.0)
     for u in range(k_h):
-        top = h + p_t - d_h * u  # = s_h * i when tap u of output row i reads row h
-        if top < 0 or top % s_h != 0:
-            continue
-        i = top // s_h
-        if i >= out_h:
+        i = reading_window(h, p_t, d_h, u, s_h, out_h)  # the output row reading row h at tap u
+        if i < 0:
             continue
         for v in range(k_w):
-            left = w + p_l - d_w * v
-            if left < 0 or left % s_w != 0:
-                continue
-            j = left // s_w
-            if j >= out_w:
+            j = reading_window(w, p_l, d_w, v, s_w, out_w)
+            if j < 0:
                 continue
             for m in range(multiplier):
                 o = c * multiplier + m
@@ -121,23 +112,13 @@ def depthwise_grad_weight_kernel(x, grad_out, grad_weight, s_h, s_w, p_t, p_l, d
         w = s_w * j + d_w * v - p_l
         if 0 <= h and h < height and 0 <= w and w < width:
             partial += grad_out[n, o, i, j] * x[n, c, h, w]
-    tid = cuda.threadIdx.x  # tree sum of the partials (see _reduce)
-    shared[tid] = partial
-    cuda.syncthreads()
-    step = cuda.blockDim.x // 2
-    while step > 0:
-        if tid < step:
-            shared[tid] += shared[tid + step]
-        cuda.syncthreads()
-        step //= 2
-    if tid == 0:
-        grad_weight[o, 0, u, v] = shared[0]
+    total = block_sum(shared, partial)
+    if cuda.threadIdx.x == 0:
+        grad_weight[o, 0, u, v] = total
 
 
 def _check(op, x_name, x, weight_name, weight, y_name, y, stride, padding, dilation):
-    s_h, s_w = pair(stride, "stride", op)
-    p_t, p_l = pair(padding, "padding", op)
-    d_h, d_w = pair(dilation, "dilation", op)
+    s_h, s_w, p_t, p_l, d_h, d_w = pairs(op, stride=stride, padding=padding, dilation=dilation)
     if min(s_h, s_w, d_h, d_w) < 1:
         raise ValueError(f"{op}: stride and dilation must be >= 1, got {(s_h, s_w)}, "
                          f"{(d_h, d_w)}")
@@ -161,10 +142,7 @@ def depthwise_forward(x, weight, out, stride=1, padding=0, dilation=1, *,
     """``out`` (N, C*M, Ho, Wo): conv of ``x`` (N, C, H, W), ``weight`` (C*M, 1, kH, kW)."""
     op = "depthwise_forward"
     geometry = _check(op, "x", x, "weight", weight, "out", out, stride, padding, dilation)
-    threads = check_threads(threads, op)
-    if out.size:
-        depthwise_forward_kernel[blocks_for(out.size, threads), threads, stream](
-            x, weight, out, *geometry)
+    launch_1d(depthwise_forward_kernel, op, out.size, threads, stream, x, weight, out, *geometry)
 
 
 def depthwise_grad_input(grad_out, weight, grad_in, stride=1, padding=0, dilation=1, *,
@@ -173,10 +151,8 @@ def depthwise_grad_input(grad_out, weight, grad_in, stride=1, padding=0, dilatio
     op = "depthwise_grad_input"
     geometry = _check(op, "grad_in", grad_in, "weight", weight, "grad_out", grad_out, stride,
                       padding, dilation)
-    threads = check_threads(threads, op)
-    if grad_in.size:
-        depthwise_grad_input_kernel[blocks_for(grad_in.size, threads), threads, stream](
-            grad_out, weight, grad_in, *geometry)
+    launch_1d(depthwise_grad_input_kernel, op, grad_in.size, threads, stream,
+              grad_out, weight, grad_in, *geometry)
 
 
 def depthwise_grad_weight(x, grad_out, grad_weight, stride=1, padding=0, dilation=1, *,

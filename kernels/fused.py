@@ -19,24 +19,39 @@ write dz; batch-norm sums: read dz and x; dx: read dz and x, write dx) become
 ``dz`` is ever stored.
 
 Layouts as in :mod:`batchnorm`: the forward and the input gradient, one thread
-per element; the sums, grid ``(chunks, C)`` with two shared-memory tree sums
-per block, then :func:`batchnorm.bn_merge_sums_kernel` (one thread per
-channel). Hardswish and its PyTorch kink convention are written out inline
-(0 for z <= -3, z/3 + 1/2 inside, 1 for z >= 3), as in :mod:`activation`:
-a ``@cuda.jit(device=True)`` helper would stop the GPU-less PTX check (see
-:mod:`_reduce`).
+per element (:func:`_index.ncl_of`); the sums, grid ``(chunks, C)`` with two
+shared-memory tree sums per block (:func:`_reduce.block_sum2`), then
+:func:`batchnorm.bn_merge_sums_kernel` (one thread per channel). Hardswish is
+:func:`activation.hardswish` (a device function); its gradient, with PyTorch's
+kink convention (0 for z <= -3, z/3 + 1/2 inside, 1 for z >= 3), is
+:func:`hardswish_grad` here, which gives ``g * 0`` for z <= -3 where
+:mod:`activation`'s backward kernel writes 0 (a NaN rather than 0 for an
+infinite or NaN ``g``).
 """
 import numpy as np
 from numba import cuda, float32, float64, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
+from ._index import ncl_of
+from ._launch import ELEMENTWISE_THREADS, as_ncl, check_array, check_arrays, launch_1d, \
     same_dtype
-from ._reduce import REDUCE_THREADS
-from .batchnorm import DEFAULT_CHUNK, _as_ncl, _check_input, _check_vectors, _workspace, \
-    bn_merge_sums_kernel
+from ._reduce import REDUCE_THREADS, block_sum2
+from .activation import hardswish
+from .batchnorm import DEFAULT_CHUNK, _check_input, _check_vectors, _chunked_sums
 
-ZERO, HALF = np.float32(0.0), np.float32(0.5)
-THREE, SIX = np.float32(3.0), np.float32(6.0)
+ZERO, HALF, THREE = np.float32(0.0), np.float32(0.5), np.float32(3.0)
+
+
+@cuda.jit(device=True)
+def hardswish_grad(g, z):
+    """``g * hardswish'(z)``: ``g * 0`` for z <= -3, ``g`` for z >= 3, ``g (z/3 + 1/2)`` between.
+
+    Float32 constants: float32 data stays float32 (see :mod:`activation`).
+    """
+    if z <= -THREE:
+        return g * ZERO
+    if z >= THREE:
+        return g
+    return g * (z / THREE + HALF)
 
 
 @cuda.jit
@@ -46,11 +61,9 @@ def bn_hardswish_forward_kernel(x, mean, inv_std, weight, bias, y):
     n_batch, channels, length = x.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741
-    c = (index // length) % channels
-    n = index // (length * channels)
+    n, c, l = ncl_of(index, channels, length)  # noqa: E741
     z = (x[n, c, l] - mean[c]) * inv_std[c] * weight[c] + bias[c]
-    y[n, c, l] = z * min(max(z + THREE, ZERO), SIX) / SIX
+    y[n, c, l] = hardswish(z)
 
 
 @cuda.jit
@@ -70,28 +83,13 @@ def bn_hardswish_partial_grad_sums_kernel(grad_out, x, mean, inv_std, weight, bi
     for e in range(start + tid, stop, threads):
         n, l = e // length, e % length  # noqa: E741
         xhat = (x[n, c, l] - mu) * scale
-        z = xhat * w + b
-        if z <= -THREE:
-            dz = grad_out[n, c, l] * ZERO
-        elif z >= THREE:
-            dz = grad_out[n, c, l]
-        else:
-            dz = grad_out[n, c, l] * (z / THREE + HALF)
+        dz = hardswish_grad(grad_out[n, c, l], xhat * w + b)
         sum_dz += dz
         sum_dz_xhat += dz * xhat
-    shared_dz[tid] = sum_dz
-    shared_dzx[tid] = sum_dz_xhat
-    cuda.syncthreads()
-    step = threads // 2
-    while step > 0:  # two tree sums side by side (see _reduce)
-        if tid < step:
-            shared_dz[tid] += shared_dz[tid + step]
-            shared_dzx[tid] += shared_dzx[tid + step]
-        cuda.syncthreads()
-        step //= 2
+    total_dz, total_dz_xhat = block_sum2(shared_dz, shared_dzx, sum_dz, sum_dz_xhat)
     if tid == 0:
-        part_dz[c, k] = shared_dz[0]
-        part_dz_xhat[c, k] = shared_dzx[0]
+        part_dz[c, k] = total_dz
+        part_dz_xhat[c, k] = total_dz_xhat
 
 
 @cuda.jit
@@ -102,18 +100,10 @@ def bn_hardswish_grad_input_kernel(grad_out, x, mean, inv_std, weight, bias, sum
     n_batch, channels, length = x.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741
-    c = (index // length) % channels
-    n = index // (length * channels)
+    n, c, l = ncl_of(index, channels, length)  # noqa: E741
     count = float64(n_batch * length)
     xhat = (x[n, c, l] - mean[c]) * inv_std[c]
-    z = xhat * weight[c] + bias[c]
-    if z <= -THREE:
-        dz = grad_out[n, c, l] * ZERO
-    elif z >= THREE:
-        dz = grad_out[n, c, l]
-    else:
-        dz = grad_out[n, c, l] * (z / THREE + HALF)
+    dz = hardswish_grad(grad_out[n, c, l], xhat * weight[c] + bias[c])
     grad_in[n, c, l] = weight[c] * inv_std[c] * (
         dz - sum_dz[c] / count - xhat * (sum_dz_xhat[c] / count))
 
@@ -123,14 +113,11 @@ def bn_hardswish_forward(x, mean, inv_std, weight, bias, out, *, threads=ELEMENT
     """``out = hardswish(batchnorm(x))`` with given per-channel ``mean``, ``inv_std`` (C,)."""
     op = "bn_hardswish_forward"
     check_array(x, "x", op)
-    check_array(out, "out", op)
-    check_shape(out, "out", op, x.shape)
+    check_arrays(op, x.shape, out=out)
     same_dtype(op, x=x, mean=mean, inv_std=inv_std, weight=weight, bias=bias, out=out)
     _check_vectors(op, x, mean=mean, inv_std=inv_std, weight=weight, bias=bias)
-    threads = check_threads(threads, op)
-    if x.size:
-        bn_hardswish_forward_kernel[blocks_for(x.size, threads), threads, stream](
-            _as_ncl(x), mean, inv_std, weight, bias, _as_ncl(out))
+    launch_1d(bn_hardswish_forward_kernel, op, x.size, threads, stream,
+              as_ncl(x), mean, inv_std, weight, bias, as_ncl(out))
 
 
 def bn_hardswish_backward(grad_out, x, mean, inv_std, weight, bias, grad_in, grad_weight,
@@ -139,24 +126,16 @@ def bn_hardswish_backward(grad_out, x, mean, inv_std, weight, bias, grad_in, gra
     """Training backward of ``hardswish(batchnorm(x))``: grad_bias, grad_weight, grad_in."""
     op = "bn_hardswish_backward"
     threads = _check_input(op, x, chunk, threads)
-    for name, array in (("grad_out", grad_out), ("grad_in", grad_in)):
-        check_array(array, name, op)
-        check_shape(array, name, op, x.shape)
+    check_arrays(op, x.shape, grad_out=grad_out, grad_in=grad_in)
     same_dtype(op, x=x, grad_out=grad_out, mean=mean, inv_std=inv_std, weight=weight, bias=bias,
                grad_in=grad_in, grad_weight=grad_weight, grad_bias=grad_bias)
     _check_vectors(op, x, mean=mean, inv_std=inv_std, weight=weight, bias=bias,
                    grad_weight=grad_weight, grad_bias=grad_bias)
-    part = _workspace(op, x, workspace, chunk, stream)
-    channels, chunks = part.shape[1], part.shape[2]
-    g3, x3 = _as_ncl(grad_out), _as_ncl(x)
-    bn_hardswish_partial_grad_sums_kernel[(chunks, channels), threads, stream](
-        g3, x3, mean, inv_std, weight, bias, part[0], part[1], int(chunk))
-    bn_merge_sums_kernel[blocks_for(channels, 128), 128, stream](part[0], part[1], grad_bias,
-                                                                 grad_weight)
-    if x.size:
-        bn_hardswish_grad_input_kernel[blocks_for(x.size, ELEMENTWISE_THREADS),
-                                       ELEMENTWISE_THREADS, stream](
-            g3, x3, mean, inv_std, weight, bias, grad_bias, grad_weight, _as_ncl(grad_in))
+    g3, x3 = as_ncl(grad_out), as_ncl(x)
+    _chunked_sums(op, bn_hardswish_partial_grad_sums_kernel, (g3, x3, mean, inv_std, weight, bias),
+                  x, grad_bias, grad_weight, chunk, threads, workspace, stream)
+    launch_1d(bn_hardswish_grad_input_kernel, op, x.size, ELEMENTWISE_THREADS, stream,
+              g3, x3, mean, inv_std, weight, bias, grad_bias, grad_weight, as_ncl(grad_in))
 
 
 _A1, _A3 = float32[::1], float32[:, :, ::1]

@@ -16,22 +16,26 @@ the caller, which fixes the bottom/right padding (asymmetric 'same' padding,
 and negative padding, i.e. a crop, need no special case).
 
 im2col: one thread per element of ``cols`` (N * C*kH*kW * Ho*Wo threads, 1-D
-grid of ``ELEMENTWISE_THREADS``-thread blocks). Consecutive threads take
-consecutive ``j``, so writes are coalesced and reads are strided by ``s_w``.
+grid of ``ELEMENTWISE_THREADS``-thread blocks; the thread's ``(n, row, col)``
+and the row's ``(c, u, v)`` from :func:`_index.ncl_of`). Consecutive threads
+take consecutive ``j``, so writes are coalesced and reads are strided by
+``s_w``.
 
 col2im is the adjoint: ``x_grad[n, c, h, w] = sum`` of every column entry that
 im2col copied from ``(h, w)``. Scattering from the columns would need atomic
 adds (several taps hit one pixel); instead one thread owns one input pixel
-and gathers: for each tap ``(u, v)`` it solves ``h = s_h*i + d_h*u - p_t`` for
-an integer ``0 <= i < Ho`` (``(h + p_t - d_h*u)`` must be a non-negative
-multiple of ``s_h``), likewise ``j``, and adds ``cols[n, (c*kH+u)*kW+v,
-i*Wo+j]``. No two threads write the same pixel, so there are no atomics and
-the result does not depend on scheduling.
+(its ``(n, c, h, w)`` from :func:`_index.nchw_of`) and gathers: for each tap
+``(u, v)`` it solves ``h = s_h*i + d_h*u - p_t`` for an integer ``0 <= i < Ho``
+(``(h + p_t - d_h*u)`` must be a non-negative multiple of ``s_h``;
+:func:`_index.reading_window`), likewise ``j``, and adds
+``cols[n, (c*kH+u)*kW+v, i*Wo+j]``. No two threads write the same pixel, so
+there are no atomics and the result does not depend on scheduling.
 """
 from numba import cuda, float32, float64, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
-    pair, same_dtype
+from ._index import nchw_of, ncl_of, reading_window
+from ._launch import ELEMENTWISE_THREADS, check_array, check_shape, launch_1d, pair, pairs, \
+    same_dtype
 
 
 @cuda.jit
@@ -42,13 +46,9 @@ def im2col_kernel(x, cols, k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w, out_w):
     if index >= n_batch * rows * length:
         return
     height, width = x.shape[2], x.shape[3]
-    col = index % length  # output pixel i*Wo + j
-    row = (index // length) % rows  # (c*kH + u)*kW + v
-    n = index // (length * rows)
+    n, row, col = ncl_of(index, rows, length)  # col = i*Wo + j, row = (c*kH + u)*kW + v
     i, j = col // out_w, col % out_w
-    v = row % k_w
-    u = (row // k_w) % k_h
-    c = row // (k_w * k_h)
+    c, u, v = ncl_of(row, k_h, k_w)
     h = s_h * i + d_h * u - p_t
     w = s_w * j + d_w * v - p_l
     if 0 <= h and h < height and 0 <= w and w < width:
@@ -64,38 +64,41 @@ def col2im_kernel(cols, x_grad, k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w, out_h, o
     n_batch, channels, height, width = x_grad.shape
     if index >= n_batch * channels * height * width:
         return
-    w = index % width
-    h = (index // width) % height
-    c = (index // (width * height)) % channels
-    n = index // (width * height * channels)
+    n, c, h, w = nchw_of(index, channels, height, width)
     total = float64(0.0)
     for u in range(k_h):
-        top = h + p_t - d_h * u  # = s_h * i if tap u of output row i reads row h
-        if top < 0 or top % s_h != 0:
-            continue
-        i = top // s_h
-        if i >= out_h:
+        i = reading_window(h, p_t, d_h, u, s_h, out_h)  # the output row reading row h at tap u
+        if i < 0:
             continue
         for v in range(k_w):
-            left = w + p_l - d_w * v
-            if left < 0 or left % s_w != 0:
-                continue
-            j = left // s_w
-            if j >= out_w:
+            j = reading_window(w, p_l, d_w, v, s_w, out_w)
+            if j < 0:
                 continue
             total += cols[n, (c * k_h + u) * k_w + v, i * out_w + j]
     x_grad[n, c, h, w] = total
 
 
 def _geometry(op, kernel_size, stride, padding, dilation):
-    k_h, k_w = pair(kernel_size, "kernel_size", op)
-    s_h, s_w = pair(stride, "stride", op)
-    p_t, p_l = pair(padding, "padding", op)
-    d_h, d_w = pair(dilation, "dilation", op)
+    k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w = pairs(
+        op, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
     if min(k_h, k_w, s_h, s_w, d_h, d_w) < 1:
         raise ValueError(f"{op}: kernel_size, stride and dilation must be >= 1, got "
                          f"{(k_h, k_w)}, {(s_h, s_w)}, {(d_h, d_w)}")
     return k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w
+
+
+def _check(op, kernel_size, stride, padding, dilation, out_size, **arrays):
+    """Both launchers' checks of the geometry and of ``arrays``: the image (N, C, H, W) and
+    ``cols``, checked in the order given. Returns (the :func:`_geometry`, Ho, Wo)."""
+    geometry = _geometry(op, kernel_size, stride, padding, dilation)
+    out_h, out_w = pair(out_size, "out_size", op)
+    for name, array in arrays.items():
+        check_array(array, name, op, 3 if name == "cols" else 4)
+    same_dtype(op, **arrays)
+    n_batch, channels = next(a for name, a in arrays.items() if name != "cols").shape[:2]
+    k_h, k_w = geometry[:2]
+    check_shape(arrays["cols"], "cols", op, (n_batch, channels * k_h * k_w, out_h * out_w))
+    return geometry, out_h, out_w
 
 
 def im2col(x, cols, kernel_size, stride, padding, dilation, out_size, *,
@@ -105,38 +108,19 @@ def im2col(x, cols, kernel_size, stride, padding, dilation, out_size, *,
     ``padding`` is the (top, left) padding; ``out_size`` = (Ho, Wo).
     """
     op = "im2col"
-    k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w = _geometry(op, kernel_size, stride, padding,
-                                                       dilation)
-    out_h, out_w = pair(out_size, "out_size", op)
-    check_array(x, "x", op, 4)
-    check_array(cols, "cols", op, 3)
-    same_dtype(op, x=x, cols=cols)
-    n_batch, channels = x.shape[:2]
-    check_shape(cols, "cols", op, (n_batch, channels * k_h * k_w, out_h * out_w))
-    threads = check_threads(threads, op)
-    count = cols.size
-    if count:
-        im2col_kernel[blocks_for(count, threads), threads, stream](
-            x, cols, k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w, out_w)
+    geometry, _, out_w = _check(op, kernel_size, stride, padding, dilation, out_size, x=x,
+                                cols=cols)
+    launch_1d(im2col_kernel, op, cols.size, threads, stream, x, cols, *geometry, out_w)
 
 
 def col2im(cols, x_grad, kernel_size, stride, padding, dilation, out_size, *,
            threads=ELEMENTWISE_THREADS, stream=0):
     """Overwrite ``x_grad`` (N, C, H, W) with the adjoint of :func:`im2col` applied to ``cols``."""
     op = "col2im"
-    k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w = _geometry(op, kernel_size, stride, padding,
-                                                       dilation)
-    out_h, out_w = pair(out_size, "out_size", op)
-    check_array(cols, "cols", op, 3)
-    check_array(x_grad, "x_grad", op, 4)
-    same_dtype(op, cols=cols, x_grad=x_grad)
-    n_batch, channels = x_grad.shape[:2]
-    check_shape(cols, "cols", op, (n_batch, channels * k_h * k_w, out_h * out_w))
-    threads = check_threads(threads, op)
-    count = x_grad.size
-    if count:
-        col2im_kernel[blocks_for(count, threads), threads, stream](
-            cols, x_grad, k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w, out_h, out_w)
+    geometry, out_h, out_w = _check(op, kernel_size, stride, padding, dilation, out_size,
+                                    cols=cols, x_grad=x_grad)
+    launch_1d(col2im_kernel, op, x_grad.size, threads, stream, cols, x_grad, *geometry, out_h,
+              out_w)
 
 
 _A3, _A4 = float32[:, :, ::1], float32[:, :, :, ::1]

@@ -19,20 +19,22 @@ windows (i, j) whose argmax is (h, w)``. Scattering ``g`` to the argmax would
 need atomic adds (overlapping windows can share an argmax); instead one
 thread owns one input pixel and gathers: for each tap ``(u, v)`` it solves
 for the window ``(i, j)`` that reads ``(h, w)`` at that tap (the col2im index
-solve: ``h + p_t - d_h*u`` a non-negative multiple of ``s_h``, ``i < Ho``),
+solve, :func:`_index.reading_window`: ``h + p_t - d_h*u`` a non-negative
+multiple of ``s_h``, ``i < Ho``),
 and adds ``g`` if ``indices[n, c, i, j] == h*W + w``. A window contains a
 pixel at most once, so nothing is counted twice; no atomics.
 
 Layouts: forward, one thread per output element; backward, one thread per
-input element; 1-D grids, consecutive threads on consecutive columns.
+input element; 1-D grids, consecutive threads on consecutive columns (the
+thread's ``(n, c, row, column)`` from :func:`_index.nchw_of`).
 The output size (Ho, Wo) comes from ``out``'s shape, so ``ceil_mode`` (a
 larger Ho/Wo with windows hanging past the input) needs nothing here.
 """
 import numpy as np
 from numba import cuda, float32, float64, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
-    pair, same_dtype
+from ._index import nchw_of, reading_window
+from ._launch import ELEMENTWISE_THREADS, check_array, check_shape, launch_1d, pairs, same_dtype
 
 NEG_INF = np.float32(-np.inf)  # a float32 constant: float32 data stays float32
 
@@ -45,10 +47,7 @@ def maxpool_forward_kernel(x, y, indices, k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w
     if index >= n_batch * channels * out_h * out_w:
         return
     height, width = x.shape[2], x.shape[3]
-    j = index % out_w
-    i = (index // out_w) % out_h
-    c = (index // (out_w * out_h)) % channels
-    n = index // (out_w * out_h * channels)
+    n, c, i, j = nchw_of(index, channels, out_h, out_w)
     top, left = s_h * i - p_t, s_w * j - p_l
     first_h, first_w = top, left  # the window's first row/column >= 0 (PyTorch's start)
     while first_h < 0:
@@ -81,25 +80,16 @@ def maxpool_backward_kernel(grad_out, indices, grad_in, k_h, k_w, s_h, s_w, p_t,
     if index >= n_batch * channels * height * width:
         return
     out_h, out_w = grad_out.shape[2], grad_out.shape[3]
-    w = index % width
-    h = (index // width) % height
-    c = (index // (width * height)) % channels
-    n = index // (width * height * channels)
+    n, c, h, w = nchw_of(index, channels, height, width)
     flat = h * width + w
     total = float64(0.0)
     for u in range(k_h):
-        top = h + p_t - d_h * u  # = s_h * i when tap u of window row i reads row h
-        if top < 0 or top % s_h != 0:
-            continue
-        i = top // s_h
-        if i >= out_h:
+        i = reading_window(h, p_t, d_h, u, s_h, out_h)  # the window row reading row h at tap u
+        if i < 0:
             continue
         for v in range(k_w):
-            left = w + p_l - d_w * v
-            if left < 0 or left % s_w != 0:
-                continue
-            j = left // s_w
-            if j >= out_w:
+            j = reading_window(w, p_l, d_w, v, s_w, out_w)
+            if j < 0:
                 continue
             if indices[n, c, i, j] == flat:
                 total += grad_out[n, c, i, j]
@@ -107,10 +97,9 @@ def maxpool_backward_kernel(grad_out, indices, grad_in, k_h, k_w, s_h, s_w, p_t,
 
 
 def _geometry(op, kernel_size, stride, padding, dilation):
-    k_h, k_w = pair(kernel_size, "kernel_size", op)
-    s_h, s_w = pair(kernel_size if stride is None else stride, "stride", op)
-    p_t, p_l = pair(padding, "padding", op)
-    d_h, d_w = pair(dilation, "dilation", op)
+    k_h, k_w, s_h, s_w, p_t, p_l, d_h, d_w = pairs(
+        op, kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
+        padding=padding, dilation=dilation)
     if min(k_h, k_w, s_h, s_w, d_h, d_w) < 1 or min(p_t, p_l) < 0:
         raise ValueError(f"{op}: kernel_size, stride, dilation must be >= 1 and padding >= 0, "
                          f"got {(k_h, k_w)}, {(s_h, s_w)}, {(d_h, d_w)}, {(p_t, p_l)}")
@@ -130,10 +119,7 @@ def maxpool_forward(x, out, indices, kernel_size, stride=None, padding=0, dilati
         raise ValueError(f"{op}: out must have shape {tuple(x.shape[:2])} + (Ho, Wo), got "
                          f"{tuple(out.shape)}")
     check_shape(indices, "indices", op, out.shape)
-    threads = check_threads(threads, op)
-    if out.size:
-        maxpool_forward_kernel[blocks_for(out.size, threads), threads, stream](
-            x, out, indices, *geometry)
+    launch_1d(maxpool_forward_kernel, op, out.size, threads, stream, x, out, indices, *geometry)
 
 
 def maxpool_backward(grad_out, indices, grad_in, kernel_size, stride=None, padding=0,
@@ -149,10 +135,8 @@ def maxpool_backward(grad_out, indices, grad_in, kernel_size, stride=None, paddi
     if tuple(grad_out.shape[:2]) != tuple(grad_in.shape[:2]):
         raise ValueError(f"{op}: grad_out {tuple(grad_out.shape)} and grad_in "
                          f"{tuple(grad_in.shape)} must share (N, C)")
-    threads = check_threads(threads, op)
-    if grad_in.size:
-        maxpool_backward_kernel[blocks_for(grad_in.size, threads), threads, stream](
-            grad_out, indices, grad_in, *geometry)
+    launch_1d(maxpool_backward_kernel, op, grad_in.size, threads, stream,
+              grad_out, indices, grad_in, *geometry)
 
 
 _A4, _I4 = float32[:, :, :, ::1], int64[:, :, :, ::1]

@@ -12,17 +12,19 @@ NumPy twin: the last step of :class:`minicnn.nn.SqueezeExcitation`
 Layouts, with ``x`` viewed as (N, C, L), ``L = H*W``:
 
 * scaling (forward, and the input gradient, which is the same kernel applied
-  to ``g``): one thread per element, 1-D grid; its row is ``index // L``.
+  to ``g``): one thread per element, 1-D grid; its row is ``index // L``
+  (:func:`_index.ncl_of`).
 * scale gradient: one block per row ``(n, c)`` (grid ``(C, N)``); its threads
   stride over the row's ``L`` contiguous values (coalesced), sum
-  ``g * x`` in registers, then a shared-memory tree sum; one thread writes
-  ``ds[n, c]``. No atomics.
+  ``g * x`` in registers, then a shared-memory tree sum
+  (:func:`_reduce.block_sum`); one thread writes ``ds[n, c]``. No atomics.
 """
 from numba import cuda, float32, float64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_shape, check_threads, \
-    same_dtype
-from ._reduce import REDUCE_THREADS
+from ._index import ncl_of
+from ._launch import ELEMENTWISE_THREADS, as_ncl, check_array, check_arrays, check_threads, \
+    launch_1d, same_dtype
+from ._reduce import REDUCE_THREADS, block_sum
 
 
 @cuda.jit
@@ -32,9 +34,7 @@ def se_scale_kernel(x, scale, y):
     n_batch, channels, length = x.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741
-    c = (index // length) % channels
-    n = index // (length * channels)
+    n, c, l = ncl_of(index, channels, length)  # noqa: E741
     y[n, c, l] = x[n, c, l] * scale[n, c]
 
 
@@ -47,20 +47,9 @@ def se_grad_scale_kernel(grad_out, x, grad_scale):
     partial = float64(0.0)
     for l in range(tid, x.shape[2], threads):  # noqa: E741
         partial += grad_out[n, c, l] * x[n, c, l]
-    shared[tid] = partial
-    cuda.syncthreads()
-    step = threads // 2
-    while step > 0:  # tree sum (see _reduce)
-        if tid < step:
-            shared[tid] += shared[tid + step]
-        cuda.syncthreads()
-        step //= 2
+    total = block_sum(shared, partial)
     if tid == 0:
-        grad_scale[n, c] = shared[0]
-
-
-def _as_ncl(array):
-    return array.reshape(array.shape[0], array.shape[1], -1)
+        grad_scale[n, c] = total
 
 
 def _as_nc(array):
@@ -76,9 +65,7 @@ def _check(op, x_name, x, scale_name, scale, others):
     if scale.size != x.shape[0] * x.shape[1] or tuple(scale.shape[:2]) != tuple(x.shape[:2]):
         raise ValueError(f"{op}: {scale_name} must have shape (N, C) or (N, C, 1, 1) with "
                          f"(N, C) = {tuple(x.shape[:2])}, got {tuple(scale.shape)}")
-    for name, array in others.items():
-        check_array(array, name, op)
-        check_shape(array, name, op, x.shape)
+    check_arrays(op, x.shape, **others)
     same_dtype(op, **{x_name: x, scale_name: scale}, **others)
 
 
@@ -89,10 +76,7 @@ def se_scale(x, scale, out, *, threads=ELEMENTWISE_THREADS, stream=0):
     """
     op = "se_scale"
     _check(op, "x", x, "scale", scale, {"out": out})
-    threads = check_threads(threads, op)
-    if x.size:
-        se_scale_kernel[blocks_for(x.size, threads), threads, stream](
-            _as_ncl(x), _as_nc(scale), _as_ncl(out))
+    launch_1d(se_scale_kernel, op, x.size, threads, stream, as_ncl(x), _as_nc(scale), as_ncl(out))
 
 
 def se_grad_scale(grad_out, x, grad_scale, *, threads=REDUCE_THREADS, stream=0):
@@ -103,7 +87,7 @@ def se_grad_scale(grad_out, x, grad_scale, *, threads=REDUCE_THREADS, stream=0):
     n_batch, channels = x.shape[:2]
     if n_batch * channels:
         se_grad_scale_kernel[(channels, n_batch), threads, stream](
-            _as_ncl(grad_out), _as_ncl(x), _as_nc(grad_scale))
+            as_ncl(grad_out), as_ncl(x), _as_nc(grad_scale))
 
 
 _A2, _A3 = float32[:, ::1], float32[:, :, ::1]

@@ -8,14 +8,16 @@ i.e. the channels, viewed as a (g, C/g) matrix, are transposed. The inverse
 permutation (the backward pass) is the same shuffle with ``C/g`` groups.
 
 Layout: ``x`` and ``y`` viewed as (N, C, L), ``L`` = the product of the
-spatial dims. One thread per output element (N*C*L threads, 1-D grid); it
-computes its source channel and copies one value. Consecutive threads take
-consecutive ``l``, so both the read and the write are coalesced runs of
-``L`` elements (only the channel order changes).
+spatial dims. One thread per output element (N*C*L threads, 1-D grid; its
+``(n, c, l)`` from :func:`_index.ncl_of`); it computes its source channel and
+copies one value. Consecutive threads take consecutive ``l``, so both the
+read and the write are coalesced runs of ``L`` elements (only the channel
+order changes).
 """
 from numba import cuda, float32, int64
 
-from ._launch import ELEMENTWISE_THREADS, blocks_for, check_array, check_threads, same_dtype
+from ._index import ncl_of
+from ._launch import ELEMENTWISE_THREADS, as_ncl, check_array, launch_1d, same_dtype
 
 
 @cuda.jit
@@ -25,16 +27,9 @@ def channel_shuffle_kernel(x, y, groups):
     n_batch, channels, length = y.shape
     if index >= n_batch * channels * length:
         return
-    l = index % length  # noqa: E741 (the flattened spatial index of the docstring)
-    out_c = (index // length) % channels
-    n = index // (length * channels)
+    n, out_c, l = ncl_of(index, channels, length)  # noqa: E741 (l: the docstring's)
     r, q = out_c // groups, out_c % groups
     y[n, out_c, l] = x[n, q * (channels // groups) + r, l]
-
-
-def _as_ncl(array):
-    """(N, C, *) -> (N, C, L): a view of a C-contiguous array."""
-    return array.reshape(array.shape[0], array.shape[1], -1)
 
 
 def channel_shuffle(x, out, groups, *, threads=ELEMENTWISE_THREADS, stream=0):
@@ -52,10 +47,7 @@ def channel_shuffle(x, out, groups, *, threads=ELEMENTWISE_THREADS, stream=0):
     if groups < 1 or channels % groups:
         raise ValueError(f"{op}: groups={groups} must divide the number of channels C={channels}")
     same_dtype(op, x=x, out=out)
-    threads = check_threads(threads, op)
-    if x.size:
-        channel_shuffle_kernel[blocks_for(x.size, threads), threads, stream](
-            _as_ncl(x), _as_ncl(out), groups)
+    launch_1d(channel_shuffle_kernel, op, x.size, threads, stream, as_ncl(x), as_ncl(out), groups)
 
 
 def channel_shuffle_backward(grad_out, grad_in, groups, *, threads=ELEMENTWISE_THREADS,
