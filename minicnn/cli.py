@@ -35,10 +35,19 @@ def _format_error(value: float) -> str:
     return "-" if value != value else f"{value:.2e}"  # nan (a crash) prints as "-"
 
 
-def run_check(ops, seed: int, use_torch: bool, out=None) -> int:
+def run_check(ops, seed: int, use_torch: bool, out=None, device: str = "cpu") -> int:
     from .checks import all_cases, run_case
+    from .device import cuda_unavailable_reason, parse_device
 
     out = out or sys.stdout
+    try:
+        kind, _ = parse_device(device)
+    except ValueError as error:
+        print(f"minicnn check: --device: {error}", file=sys.stderr)
+        return 2
+    if kind == "cuda" and cuda_unavailable_reason() is not None:
+        print(f"minicnn check: --device {device}: {cuda_unavailable_reason()}", file=sys.stderr)
+        return 2
 
     cases = all_cases()
     known = sorted({c.op for c in cases})
@@ -58,7 +67,7 @@ def run_check(ops, seed: int, use_torch: bool, out=None) -> int:
     rows, failures = [], []
     start = time.perf_counter()
     for case in cases:
-        for result in run_case(case, seed=seed, torch_available=torch_ok):
+        for result in run_case(case, seed=seed, torch_available=torch_ok, device=device):
             rows.append((result.op, result.config, result.check, _format_error(result.max_abs_error),
                          _format_error(result.max_rel_error), "pass" if result.passed else "FAIL"))
             if not result.passed:
@@ -299,10 +308,14 @@ def main(argv=None) -> int:
     check = commands.add_parser(
         "check", help="gradient-check every operator and compare it with PyTorch",
         description="Run the float64 central-difference gradient check and (with PyTorch "
-                    "installed) the float32 PyTorch parity check of each operator.")
+                    "installed) the float32 PyTorch parity check of each operator; with "
+                    "--device cuda, also run each float32 case on the GPU against the CPU.")
     check.add_argument("ops", nargs="*", metavar="OP", help="operators to check (default: all)")
     check.add_argument("--seed", type=int, default=0, help="seed for inputs and upstream gradients")
     check.add_argument("--no-torch", action="store_true", help="skip the PyTorch parity checks")
+    check.add_argument("--device", default="cpu",
+                       help="cpu (default) or cuda[:N]: also compare each case on that GPU "
+                            "with the CPU (outputs, input gradients, updated inputs)")
 
     _add_train_parser(commands)
 
@@ -344,7 +357,7 @@ def main(argv=None) -> int:
     if args.command == "explain":
         return run_explain(args)
     if args.command == "check":
-        return run_check(args.ops, args.seed, not args.no_torch)
+        return run_check(args.ops, args.seed, not args.no_torch, device=args.device)
     if args.command == "train":
         return run_train(args, argv[1:])
     if args.command == "evaluate":

@@ -85,3 +85,55 @@ def test_help(argv):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 0
+
+
+# ------------------------------------------------------- minicnn check --device cuda
+@pytest.fixture
+def stand_in_gpu(monkeypatch):
+    """tests/kernels/_fake_cupy.py as CuPy; the operators take their CuPy formulation (the
+    kernels need the simulator: tests/kernels/test_gpu_dispatch_sim.py)."""
+    from minicnn.ops import _gpu
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)
+    monkeypatch.setattr(_gpu, "serves", lambda *arrays: False)
+
+
+def test_check_on_a_gpu_adds_a_row_against_the_cpu(stand_in_gpu, capsys):
+    assert main(["check", "relu", "avg_pool2d", "--device", "cuda"]) == 0
+    out = capsys.readouterr().out
+    assert "cuda f32" in out and "torch f32" in out and " 0 failed" in out
+
+
+class _OffOnTheGpu(minicnn.Function):
+    """``y = 2x`` on the CPU, ``y = 2.01x`` on a GPU: the device check must catch it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * (2.01 if minicnn.backend.is_cupy_array(x) else 2.0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * 2.0
+
+
+def test_check_on_a_gpu_fails_when_the_gpu_disagrees(stand_in_gpu, monkeypatch, capsys):
+    bad = Case("off_on_gpu", "3x4", lambda rng: [rng.standard_normal((3, 4))],
+               _OffOnTheGpu.apply, lambda x: 2 * x)
+    monkeypatch.setattr(checks, "all_cases", lambda: [bad])
+    assert run_check([], seed=0, use_torch=True, device="cuda") == 1
+    out = capsys.readouterr().out
+    assert "FAIL off_on_gpu [3x4] cuda f32: output 0:" in out
+    assert "cuda:0" in out and " cpu " in out  # the message names both runs
+
+
+def test_check_on_a_gpu_without_one_says_why(capsys):
+    if minicnn.cuda.is_available():
+        pytest.skip("a GPU is usable here")
+    assert main(["check", "relu", "--device", "cuda"]) == 2
+    assert "--device cuda: " in capsys.readouterr().err
+
+
+def test_check_refuses_an_unknown_device(capsys):
+    assert main(["check", "relu", "--device", "gpu"]) == 2
+    assert "device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'" in capsys.readouterr().err

@@ -28,6 +28,7 @@ from minicnn.backend import is_cupy_array
 from minicnn.checks import Case, all_cases
 from minicnn.cuda import cuda_unavailable_reason
 from minicnn.function import Function
+from minicnn.testing import compare_devices, compare_with_torch
 from minicnn.ops.channel_scale import channel_scale
 from tests.kernels._fake_cupy import ndarray as FakeCupyArray
 
@@ -80,80 +81,13 @@ def _grad_positions(case, inputs):
             if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
 
 
-def _outputs(result):
-    return list(result) if isinstance(result, (tuple, list)) else [result]
+def _on(device, fn):
+    """``fn`` with its tensor arguments moved to ``device`` first (differentiably, so the
+    input gradients come back to the CPU tensors ``compare_with_torch`` made)."""
+    def call(*args):
+        return fn(*[a.to(device) if isinstance(a, Tensor) else a for a in args])
 
-
-def _host(array):
-    return array.get() if hasattr(array, "get") else np.asarray(array)
-
-
-def _upstream(shapes_dtypes, seed):
-    """One random upstream gradient per differentiable output, the same for every engine."""
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(shape).astype(dtype) for shape, dtype in shapes_dtypes]
-
-
-def _run_minicnn(case, inputs, positions, device, seed):
-    """Outputs, input gradients and the inputs after the call (running statistics), on host."""
-    tensors = []
-    for i, value in enumerate(inputs):
-        if isinstance(value, np.ndarray):
-            tensor = Tensor(value.copy()).to(device)
-            tensor.requires_grad = i in positions
-            tensors.append(tensor)
-        else:
-            tensors.append(value)
-    outs = [o for o in _outputs(case.fn(*tensors)) if isinstance(o, Tensor)]
-    expected = "cpu" if device == "cpu" else "cuda:0"
-    for out in outs:
-        assert out.device == expected, f"{case.op}: output on {out.device}, not {expected}"
-    differentiable = [o for o in outs if o.requires_grad]
-    grads = _upstream([(o.shape, o.dtype) for o in differentiable], seed)
-    if differentiable:
-        loss = None
-        for out, grad in zip(differentiable, grads):
-            term = (out * Tensor(grad).to(device)).sum()
-            loss = term if loss is None else loss + term
-        loss.backward()
-    grads_in = [tensors[i].grad for i in positions]
-    after = [t.data for t in tensors if isinstance(t, Tensor)]
-    for what, arrays in (("input gradient", grads_in), ("input after the call", after)):
-        for k, array in enumerate(arrays):
-            where = "cpu" if array is None or not is_cupy_array(array) else \
-                f"cuda:{array.device.id}"
-            assert array is None or where == expected, \
-                f"{case.op}: {what} {k} on {where}, not {expected}"
-    return ([_host(o.data) for o in outs],
-            [None if g is None else _host(g) for g in grads_in],
-            [_host(a) for a in after])
-
-
-def _run_torch(case, inputs, positions, seed):
-    import torch
-
-    tensors = [torch.tensor(a.copy(), requires_grad=i in positions) if isinstance(a, np.ndarray)
-               else a for i, a in enumerate(inputs)]
-    outs = [o for o in _outputs(case.torch_fn(*tensors)) if isinstance(o, torch.Tensor)]
-    differentiable = [o for o in outs if o.requires_grad]
-    grads = _upstream([(tuple(o.shape), np.float32 if o.dtype == torch.float32 else np.float64)
-                       for o in differentiable], seed)
-    if differentiable:
-        torch.autograd.backward(differentiable, [torch.from_numpy(g) for g in grads])
-    return ([o.detach().numpy() for o in outs],
-            [None if tensors[i].grad is None else tensors[i].grad.numpy() for i in positions])
-
-
-def _assert_close(ours, theirs, case, what):
-    assert len(ours) == len(theirs), f"{what}: {len(ours)} results against {len(theirs)}"
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        if a is None or b is None:
-            assert a is None and b is None, f"{what} {k}: a gradient is missing"
-            continue
-        assert a.shape == b.shape, f"{what} {k}: shape {a.shape} against {b.shape}"
-        assert a.dtype == b.dtype, f"{what} {k}: dtype {a.dtype} against {b.dtype}"
-        np.testing.assert_allclose(a, b, atol=case.atol, rtol=case.rtol, equal_nan=True,
-                                   err_msg=f"{case.op} [{case.config}] {what} {k}")
+    return call
 
 
 def _skip_without_gpu(device):
@@ -170,16 +104,15 @@ def test_operator_on_device(case, device):
     seed = 0
     inputs = [_float32(a) for a in case.make_inputs(np.random.default_rng(seed))]
     positions = _grad_positions(case, inputs)
-    outs, grads, after = _run_minicnn(case, inputs, positions, device, seed)
-    if device != "cpu":
-        cpu_outs, cpu_grads, cpu_after = _run_minicnn(case, inputs, positions, "cpu", seed)
-        _assert_close(outs, cpu_outs, case, f"{device} vs cpu: output")
-        _assert_close(grads, cpu_grads, case, f"{device} vs cpu: grad input")
-        _assert_close(after, cpu_after, case, f"{device} vs cpu: input after the call")
+    tolerance = dict(atol=case.atol, rtol=case.rtol, grad_inputs=positions, seed=seed)
+    if device != "cpu":  # outputs, input gradients, updated inputs: on the GPU and as on the CPU
+        compare_devices(case.fn, inputs, device, **tolerance)
     if case.torch_fn is not None:
-        torch_outs, torch_grads = _run_torch(case, inputs, positions, seed)
-        _assert_close(outs, torch_outs, case, f"{device} vs torch: output")
-        _assert_close(grads, torch_grads, case, f"{device} vs torch: grad input")
+        compare_with_torch(_on(device, case.fn), case.torch_fn, inputs, **tolerance)
+    else:  # no PyTorch twin (channel_scale): the forward still has to run there
+        out = case.fn(*[Tensor(a).to(device) if isinstance(a, np.ndarray) else a
+                        for a in inputs])
+        assert out.device == ("cpu" if device == "cpu" else "cuda:0")
 
 
 def test_representative_cases_cover_every_checked_operator():

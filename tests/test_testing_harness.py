@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import minicnn as mc
+from minicnn.backend import is_cupy_array
 from minicnn import Function
 from minicnn.nn import functional as F
 from minicnn.testing import GradcheckError, compare_with_torch, gradcheck, gradcheck_report
@@ -155,3 +156,32 @@ def test_check_cases_of_the_core_families_pass():
         for case in cases:
             failures += [r for r in run_case(case) if not r.passed]
     assert not failures, "\n".join(f"{r.op} [{r.config}] {r.check}: {r.detail}" for r in failures)
+
+
+# ------------------------------------------------------------------ compare_devices
+class _LeavesTheGpu(Function):
+    """``y = 2x``, computed on the host for GPU input: the result is right but on the CPU."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return (x.get() if is_cupy_array(x) else x) * 2.0
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * 2.0
+
+
+def test_compare_devices_reports_results_that_leave_the_gpu(monkeypatch):
+    from minicnn.ops import _gpu
+    from minicnn.testing import compare_devices
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)
+    monkeypatch.setattr(_gpu, "serves", lambda *arrays: False)
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    assert compare_devices(lambda t: t * 2.0, [x], "cuda").passed
+    report = compare_devices(_LeavesTheGpu.apply, [x], "cuda", check=False)
+    assert report.failures == ["output 0: on cpu, not on cuda:0",
+                               "grad input 0: on cpu, not on cuda:0"]
+    with pytest.raises(AssertionError, match="cuda:0 and cpu disagree"):
+        compare_devices(_LeavesTheGpu.apply, [x], "cuda")

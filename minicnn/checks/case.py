@@ -6,7 +6,11 @@ in PyTorch. :func:`run_case` then
 
 * checks the float64 gradient by central differences (``minicnn.testing.gradcheck_report``);
 * when PyTorch is importable, compares the float32 output and every input
-  gradient with PyTorch's under a random upstream gradient.
+  gradient with PyTorch's under a random upstream gradient;
+* with ``device="cuda"``, runs the float32 case on the GPU and compares it
+  with the CPU run (``minicnn.testing.compare_devices``), within the case's
+  float32 tolerance: the GPU rounds as another float32 engine does (other
+  summation orders; cuBLAS instead of OpenBLAS).
 """
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -33,7 +37,7 @@ class Case:
 class CaseResult:
     op: str
     config: str
-    check: str  # "grad f64" or "torch f32"
+    check: str  # "grad f64", "torch f32" or "cuda f32" (against the CPU)
     max_abs_error: float
     max_rel_error: float
     passed: bool
@@ -47,8 +51,13 @@ def _grad_positions(case, inputs):
             if isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)]
 
 
-def run_case(case: Case, seed: int = 0, torch_available: bool = True) -> list:
-    from ..testing import compare_with_torch, gradcheck_report
+def _float32(inputs):
+    return [a.astype(np.float32) if isinstance(a, np.ndarray) and
+            np.issubdtype(a.dtype, np.floating) else a for a in inputs]
+
+
+def run_case(case: Case, seed: int = 0, torch_available: bool = True, device: str = "cpu") -> list:
+    from ..testing import compare_devices, compare_with_torch, gradcheck_report
 
     results = []
     inputs = case.make_inputs(np.random.default_rng(seed))
@@ -69,16 +78,21 @@ def run_case(case: Case, seed: int = 0, torch_available: bool = True) -> list:
         except Exception as exc:  # a crash is a failure, reported, not a traceback
             results.append(CaseResult(case.op, case.config, "grad f64", float("nan"), float("nan"),
                                       False, f"{type(exc).__name__}: {exc}"))
+    comparisons = []
     if case.torch_fn is not None and torch_available:
-        arrays = [a.astype(np.float32) if isinstance(a, np.ndarray) and
-                  np.issubdtype(a.dtype, np.floating) else a for a in inputs]
+        comparisons.append(("torch f32", lambda arrays: compare_with_torch(
+            case.fn, case.torch_fn, arrays, atol=case.atol, rtol=case.rtol,
+            grad_inputs=positions, seed=seed, check=False)))
+    if device != "cpu":
+        comparisons.append((f"{device.split(':')[0]} f32", lambda arrays: compare_devices(
+            case.fn, arrays, device, atol=case.atol, rtol=case.rtol, grad_inputs=positions,
+            seed=seed, check=False)))
+    for check, compare in comparisons:
         try:
-            report = compare_with_torch(case.fn, case.torch_fn, arrays, atol=case.atol,
-                                        rtol=case.rtol, grad_inputs=positions, seed=seed,
-                                        check=False)
-            results.append(CaseResult(case.op, case.config, "torch f32", report.worst_abs,
+            report = compare(_float32(inputs))
+            results.append(CaseResult(case.op, case.config, check, report.worst_abs,
                                       report.worst_rel, report.passed, "; ".join(report.failures)))
-        except Exception as exc:
-            results.append(CaseResult(case.op, case.config, "torch f32", float("nan"),
-                                      float("nan"), False, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # a crash is a failure, reported, not a traceback
+            results.append(CaseResult(case.op, case.config, check, float("nan"), float("nan"),
+                                      False, f"{type(exc).__name__}: {exc}"))
     return results

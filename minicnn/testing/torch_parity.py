@@ -39,10 +39,12 @@ def _host(array):
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
-def _check(report, what, ours, theirs, atol, rtol):
+def _check(report, what, ours, theirs, atol, rtol, names=("minicnn", "PyTorch")):
+    """Record in ``report`` how far ``ours`` is from the reference ``theirs`` (``names``: the
+    two runs, for the messages)."""
     ours, theirs = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
     if ours.shape != theirs.shape:
-        report.failures.append(f"{what}: shape {ours.shape} != PyTorch's {theirs.shape}")
+        report.failures.append(f"{what}: shape {ours.shape} != {names[1]}'s {theirs.shape}")
         return
     if ours.size == 0:
         report.max_abs_error[what] = report.max_rel_error[what] = 0.0
@@ -59,8 +61,8 @@ def _check(report, what, ours, theirs, atol, rtol):
         k = np.unravel_index(int(np.argmax(np.where(bad, error, -1))), error.shape)
         report.failures.append(
             f"{what}: {int(bad.sum())} of {error.size} elements differ beyond atol={atol}, "
-            f"rtol={rtol}; worst at {tuple(int(i) for i in k)}: minicnn {ours[k]:.8g}, "
-            f"PyTorch {theirs[k]:.8g}")
+            f"rtol={rtol}; worst at {tuple(int(i) for i in k)}: {names[0]} {ours[k]:.8g}, "
+            f"{names[1]} {theirs[k]:.8g}")
 
 
 def _check_dtype(report, what, ours, theirs):
@@ -117,7 +119,7 @@ def compare_with_torch(fn, torch_fn, inputs, *, atol=1e-5, rtol=1e-4, grad_input
             ours_terms.append((o, g))
             theirs_terms.append((t, torch.from_numpy(g.copy())))
     if ours_terms:
-        ours_loss = sum((o * Tensor._wrap(g)).sum() for o, g in ours_terms)
+        ours_loss = sum((o * Tensor._wrap(g).to(o.device)).sum() for o, g in ours_terms)
         ours_loss.backward()
         torch.autograd.backward([t for t, _ in theirs_terms], [g for _, g in theirs_terms])
         for i in grad_inputs:
