@@ -1,0 +1,21 @@
+"""The kernels ship with the installed package: a wheel built from this checkout holds every
+module of ``kernels/`` as ``minicnn/_kernels/`` (setup.py maps the folder there)."""
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_wheel_holds_every_kernel_module(tmp_path):
+    # --no-build-isolation: build with this environment's setuptools, nothing downloaded
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO_ROOT), "--no-deps",
+                             "--no-build-isolation", "-q", "-w", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (wheel,) = tmp_path.glob("minicnn-*.whl")
+    shipped = {name for name in zipfile.ZipFile(wheel).namelist()
+               if name.startswith("minicnn/_kernels/")}
+    expected = {f"minicnn/_kernels/{path.name}" for path in (REPO_ROOT / "kernels").glob("*.py")}
+    assert expected and expected <= shipped, sorted(expected - shipped)
