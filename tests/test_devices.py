@@ -302,3 +302,15 @@ def test_tensor_to_takes_pytorchs_forms(monkeypatch):
 def test_tensor_to_refuses_bad_arguments(args, kwargs, error, match):
     with pytest.raises(error, match=match):
         minicnn.ones(2).to(*args, **kwargs)
+
+
+def test_device_count_and_synchronize(monkeypatch):
+    if CUDA_REASON is not None:  # no GPU here: none counted, and synchronize says why
+        assert minicnn.cuda.device_count() == 0
+        with pytest.raises(minicnn.cuda.DeviceUnavailableError, match=r"synchronize\(\): "):
+            minicnn.cuda.synchronize()
+    from tests.kernels import _fake_cupy
+
+    _fake_cupy.install(monkeypatch)  # one stand-in GPU
+    assert minicnn.cuda.device_count() == 1
+    minicnn.cuda.synchronize()

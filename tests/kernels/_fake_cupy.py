@@ -162,7 +162,7 @@ class _Device:
 
 cuda = types.SimpleNamespace(
     Device=_Device,
-    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
+    runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None),
     get_current_stream=lambda: types.SimpleNamespace(ptr=0),  # the null stream
 )
 
