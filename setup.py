@@ -25,8 +25,9 @@ setup(
     extras_require={
         # torch is the test oracle only; 2.13.0 is the CPU build on the local disk.
         # numba-cuda + NVRTC/NVVM compile every CUDA kernel to PTX in CI, without a GPU.
+        # scikit-learn: the bundled digits are checked against its copy (no download).
         "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "numba-cuda>=0.30,<0.31",
-                 "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14"],
+                 "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14", "scikit-learn>=1.3"],
         # One CUDA major version for CuPy and Numba's CUDA target.
         "gpu": ["cupy-cuda13x>=14", "numba-cuda[cu13]>=0.20"],
     },

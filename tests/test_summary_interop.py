@@ -1,14 +1,13 @@
 """minicnn.summary (per-layer table, MACs) and minicnn.interop (weights in and out, compare_layers)."""
 import numpy as np
 import pytest
+import torch
 
 import minicnn
 import minicnn.nn as nn
 from minicnn.interop import (compare_layers, from_torch_state_dict, load_torch_weights,
                              to_torch_state_dict)
 from minicnn.models import get_model, list_models
-
-torch = pytest.importorskip("torch")
 
 # torchvision's published compute per 224x224 image, in giga multiply-accumulates: the "_ops"
 # entry of each weight's metadata (shown rounded as the "GFLOPS" column of its model table).
