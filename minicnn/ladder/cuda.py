@@ -17,20 +17,10 @@ NumPy arrays, one Python thread per CUDA thread: slow, but it checks the indexin
 machine without a GPU (``tests/docs/test_ladder.py`` does, in a subprocess).
 :func:`availability` says which, or why neither.
 """
-import importlib
 import os
 
+from ..ops._gpu import kernel_module
 from .naive import out_size
-
-
-def _kernel_module(name):
-    """``kernels.<name>`` from a checkout, else the installed ``minicnn._kernels.<name>``."""
-    try:
-        return importlib.import_module(f"kernels.{name}")
-    except ModuleNotFoundError as error:
-        if error.name != "kernels":
-            raise
-        return importlib.import_module(f"minicnn._kernels.{name}")
 
 
 def _simulated():
@@ -57,7 +47,7 @@ def availability():
     if count == 0:
         return False, "no CUDA device"
     try:
-        _kernel_module("im2col")
+        kernel_module("im2col")
     except Exception as error:
         return False, f"the CUDA kernels do not load ({type(error).__name__}: {error})"
     name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
@@ -87,7 +77,7 @@ def _top_left(padding):
 
 def conv2d_forward(x, weight, stride, padding, dilation, groups):
     xp = xp_for(x)
-    im2col = _kernel_module("im2col")
+    im2col = kernel_module("im2col")
     n_batch, channels, height, width = x.shape
     out_channels, group_channels, k_h, k_w = weight.shape
     out_hw = out_size((height, width), (k_h, k_w), stride, padding, dilation)
@@ -103,7 +93,7 @@ def conv2d_forward(x, weight, stride, padding, dilation, groups):
 
 def conv2d_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups):
     xp = xp_for(x)
-    im2col = _kernel_module("im2col")
+    im2col = kernel_module("im2col")
     n_batch, channels = x.shape[:2]
     out_channels, group_channels, k_h, k_w = weight_shape
     out_hw = tuple(grad_out.shape[2:])
@@ -118,7 +108,7 @@ def conv2d_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, gro
 
 def conv2d_grad_input(grad_out, weight, input_shape, stride, padding, dilation, groups):
     xp = xp_for(grad_out)
-    im2col = _kernel_module("im2col")
+    im2col = kernel_module("im2col")
     n_batch = grad_out.shape[0]
     out_channels, group_channels, k_h, k_w = weight.shape
     k = group_channels * k_h * k_w
@@ -134,7 +124,7 @@ def conv2d_grad_input(grad_out, weight, input_shape, stride, padding, dilation, 
 def depthwise_forward(x, weight, stride, padding, dilation, out_hw):
     xp = xp_for(x)
     out = xp.empty((x.shape[0], weight.shape[0]) + tuple(out_hw), dtype=x.dtype)
-    _kernel_module("depthwise").depthwise_forward(xp.ascontiguousarray(x),
+    kernel_module("depthwise").depthwise_forward(xp.ascontiguousarray(x),
                                                   xp.ascontiguousarray(weight), out, stride,
                                                   _top_left(padding), dilation, **_threads())
     return out
@@ -143,7 +133,7 @@ def depthwise_forward(x, weight, stride, padding, dilation, out_hw):
 def depthwise_grad_input(grad_out, weight, input_shape, stride, padding, dilation):
     xp = xp_for(grad_out)
     grad_in = xp.empty(tuple(input_shape), dtype=grad_out.dtype)
-    _kernel_module("depthwise").depthwise_grad_input(xp.ascontiguousarray(grad_out),
+    kernel_module("depthwise").depthwise_grad_input(xp.ascontiguousarray(grad_out),
                                                      xp.ascontiguousarray(weight), grad_in, stride,
                                                      _top_left(padding), dilation, **_threads())
     return grad_in
@@ -152,7 +142,7 @@ def depthwise_grad_input(grad_out, weight, input_shape, stride, padding, dilatio
 def depthwise_grad_weight(x, grad_out, weight_shape, stride, padding, dilation):
     xp = xp_for(x)
     grad_w = xp.empty(tuple(weight_shape), dtype=x.dtype)
-    _kernel_module("depthwise").depthwise_grad_weight(xp.ascontiguousarray(x),
+    kernel_module("depthwise").depthwise_grad_weight(xp.ascontiguousarray(x),
                                                       xp.ascontiguousarray(grad_out), grad_w,
                                                       stride, _top_left(padding), dilation,
                                                       **_threads())

@@ -88,6 +88,11 @@ def kernel_module(name):
     return importlib.import_module(f"{_package()}.{name}")
 
 
+def kernel_package():
+    """The kernel package itself (its ``MODULES`` lists the kernel modules)."""
+    return importlib.import_module(_package())
+
+
 def _stream(xp):
     """CuPy's current stream as a Numba stream, so kernels queue behind CuPy's work.
 

@@ -21,7 +21,7 @@ float64 runs use ``rtol = atol = 1e-12``.
 """
 import numpy as np
 
-from tests.kernels._load import kernel_module
+from minicnn.ops._gpu import kernel_module
 from tests.kernels.cases import conv_out_size, pool_input, pool_out_size
 from tests.reference import kernels as ref
 

@@ -15,7 +15,7 @@ import pytest
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
     pytest.skip("host-side checks: run in the main pytest process", allow_module_level=True)
 
-from tests.kernels._load import kernel_module  # noqa: E402
+from minicnn.ops._gpu import kernel_module  # noqa: E402
 
 im2col_k = kernel_module("im2col")
 depthwise_k = kernel_module("depthwise")

@@ -62,7 +62,7 @@ ARRAYS = checks.Arrays(cupy)
 def test_device_is_real():
     from numba import cuda
 
-    from tests.kernels._load import kernel_module
+    from minicnn.ops._gpu import kernel_module
 
     assert type(kernel_module("im2col").im2col_kernel).__name__ != "FakeCUDAKernel"
     name = cuda.get_current_device().name

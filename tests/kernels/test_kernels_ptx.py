@@ -34,7 +34,7 @@ if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
                 "simulator (the main pytest run, without NUMBA_ENABLE_CUDASIM, compiles them)",
                 allow_module_level=True)
 
-from tests.kernels._load import kernel_module, package  # noqa: E402
+from minicnn.ops._gpu import kernel_module, kernel_package as package  # noqa: E402
 from tests.kernels.conftest import PTX_TIMES  # noqa: E402
 
 INSTALL = ('pip install "numba-cuda>=0.30,<0.31" "nvidia-cuda-nvrtc>=13,<14" '

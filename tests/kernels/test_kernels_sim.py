@@ -36,7 +36,7 @@ if not numba.config.ENABLE_CUDASIM:
                 "(run this file in a fresh process)", allow_module_level=True)
 
 from tests.kernels import checks  # noqa: E402
-from tests.kernels._load import kernel_module  # noqa: E402
+from minicnn.ops._gpu import kernel_module  # noqa: E402
 from tests.kernels.cases import DEPTHWISE_CASES, IM2COL_CASES, POOL_CASES, POOL_INPUT_KINDS, \
     SHUFFLE_CASES  # noqa: E402
 from tests.reference import kernels as ref  # noqa: E402
