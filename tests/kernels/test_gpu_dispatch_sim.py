@@ -29,22 +29,14 @@ NumPy's in float32), by a few float32 ulps of O(1) values: ``rtol = atol =
 operations per element and for sums of up to ~100 terms). float64: ``1e-12``.
 Data movement (channel shuffle, max-pool values) must be exact.
 """
-import os
 import warnings
 
 import numpy as np
 import pytest
 
-if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
-    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported; "
-                "test_kernels_subprocess.py runs this file in such a process",
-                allow_module_level=True)
+from tests.kernels._simulator import require_simulator
 
-import numba  # noqa: E402
-
-if not numba.config.ENABLE_CUDASIM:
-    pytest.skip("numba was imported before NUMBA_ENABLE_CUDASIM=1 took effect "
-                "(run this file in a fresh process)", allow_module_level=True)
+require_simulator()
 
 from minicnn import Tensor  # noqa: E402
 from minicnn.nn import functional as F  # noqa: E402

@@ -18,22 +18,14 @@ The checks themselves, and their float32 tolerances, are in
 ``tests/kernels/checks.py``; the real-GPU tests run the same checks on CuPy
 arrays.
 """
-import os
 import warnings
 
 import numpy as np
 import pytest
 
-if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
-    pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported; "
-                "test_kernels_subprocess.py runs this file in such a process",
-                allow_module_level=True)
+from tests.kernels._simulator import require_simulator
 
-import numba  # noqa: E402
-
-if not numba.config.ENABLE_CUDASIM:
-    pytest.skip("numba was imported before NUMBA_ENABLE_CUDASIM=1 took effect "
-                "(run this file in a fresh process)", allow_module_level=True)
+require_simulator()
 
 from tests.kernels import checks  # noqa: E402
 from minicnn.ops._gpu import kernel_module  # noqa: E402
