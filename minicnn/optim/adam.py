@@ -63,10 +63,7 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
             beta1, beta2 = group["betas"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = self._grad_of(param)
+            for param, grad in self._gradients(group):
                 xp = xp_of(param.data)
                 state = self.state.setdefault(param, {})
                 if not state:
@@ -76,8 +73,6 @@ class Adam(Optimizer):
                     if group["amsgrad"]:
                         state["max_exp_avg_sq"] = xp.zeros_like(param.data)
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                if group["maximize"]:
-                    grad = -grad
                 state["step"] += 1
                 step = state["step"]
 

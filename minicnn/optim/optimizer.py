@@ -160,6 +160,15 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _gradients(self, group):
+        """``(param, grad)`` for each parameter of ``group`` that has a gradient, the gradient
+        negated when the group maximizes (a new array: ``.grad`` is not touched)."""
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            grad = self._grad_of(param)
+            yield param, (-grad if group["maximize"] else grad)
+
     @staticmethod
     def _grad_of(param):
         """The gradient array of ``param`` (``.grad`` may be an array or, set by a user, a Tensor)."""

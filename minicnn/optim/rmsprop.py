@@ -46,10 +46,7 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
             weight_decay, momentum = group["weight_decay"], group["momentum"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = self._grad_of(param)
+            for param, grad in self._gradients(group):
                 xp = xp_of(param.data)
                 state = self.state.setdefault(param, {})
                 if not state:
@@ -59,8 +56,6 @@ class RMSprop(Optimizer):
                         state["momentum_buffer"] = xp.zeros_like(param.data)
                     if group["centered"]:
                         state["grad_avg"] = xp.zeros_like(param.data)
-                if group["maximize"]:
-                    grad = -grad
                 state["step"] += 1
                 if weight_decay != 0:
                     grad = grad + weight_decay * param.data

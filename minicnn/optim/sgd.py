@@ -47,12 +47,7 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                grad = self._grad_of(param)
-                if group["maximize"]:
-                    grad = -grad
+            for param, grad in self._gradients(group):
                 if weight_decay != 0:
                     grad = grad + weight_decay * param.data  # a new array: .grad is not touched
                 if momentum != 0:
