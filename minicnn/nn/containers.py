@@ -14,7 +14,22 @@ from .module import Module, _addindent
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """What Sequential and ModuleList share: length, iteration over the modules, and
+    renumbering after a deletion (as PyTorch does, so the keys stay '0', '1', ...)."""
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _renumber(self) -> None:
+        self._modules = OrderedDict(zip((str(i) for i in range(len(self._modules))),
+                                        self._modules.values()))
+
+
+class Sequential(_Numbered):
     """Modules applied one after another: ``Sequential(conv, bn, relu)(x) == relu(bn(conv(x)))``.
 
     ``Sequential(m0, m1, ...)`` names them '0', '1', ...;
@@ -54,15 +69,7 @@ class Sequential(Module):
                 delattr(self, key)
         else:
             delattr(self, self._item_by_index(iter(self._modules.keys()), index))
-        # Renumber, as PyTorch does, so the keys stay '0', '1', ...
-        self._modules = OrderedDict(zip((str(i) for i in range(len(self._modules))),
-                                        self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber()
 
     def __add__(self, other) -> "Sequential":
         if not isinstance(other, Sequential):
@@ -119,7 +126,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules, registered as children '0', '1', ... (no forward of its own)."""
 
     def __init__(self, modules=None):
@@ -147,14 +154,7 @@ class ModuleList(Module):
                 delattr(self, str(k))
         else:
             delattr(self, self._absolute_key(index))
-        self._modules = OrderedDict(zip((str(i) for i in range(len(self._modules))),
-                                        self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber()
 
     def __iadd__(self, modules) -> "ModuleList":
         return self.extend(modules)
