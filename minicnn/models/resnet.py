@@ -46,6 +46,24 @@ def _check_options(model, in_channels, width, layers):
     return in_channels, width, layers
 
 
+def _add_stages(model, block, width, layers):
+    """``layer1`` .. ``layer4``: widths ``width * (1, 2, 4, 8)``, stride 2 from the second on
+    (``model._make_layer`` builds each stage)."""
+    for stage, blocks in enumerate(layers):
+        setattr(model, f"layer{stage + 1}", model._make_layer(block, width * 2 ** stage, blocks,
+                                                               stride=1 if stage == 0 else 2))
+
+
+def _init_weights(model):
+    """torchvision's initialisation: Kaiming-normal (fan-out) convs, BN weight 1 and bias 0."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+
+
 def _check_input(model, x, in_channels):
     if x.ndim != 4 or x.shape[1] != in_channels:
         raise ValueError(f"{model}: expected an input of shape (N, {in_channels}, H, W), "
@@ -87,21 +105,12 @@ class ResNet(nn.Module):
         self.conv1 = _stem_conv(in_channels, width, small_input)
         self.bn1 = norm_layer(width)
         self.relu = nn.ReLU()
-        self.maxpool = (nn.Identity() if small_input
-                        else nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-        self.layer1 = self._make_layer(block, width, layers[0])
-        self.layer2 = self._make_layer(block, 2 * width, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 4 * width, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 8 * width, layers[3], stride=2)
+        self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(3, stride=2, padding=1)
+        _add_stages(self, block, width, layers)
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(8 * width * block.expansion, num_classes)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        _init_weights(self)
         if zero_init_residual:
             for m in self.modules():
                 if isinstance(m, Bottleneck):
@@ -167,23 +176,14 @@ class PreActResNet(nn.Module):
         self.in_channels = in_channels
         self.inplanes = width
         self.conv1 = _stem_conv(in_channels, width, small_input)
-        self.maxpool = (nn.Identity() if small_input
-                        else nn.MaxPool2d(kernel_size=3, stride=2, padding=1))
-        self.layer1 = self._make_layer(block, width, layers[0])
-        self.layer2 = self._make_layer(block, 2 * width, layers[1], stride=2)
-        self.layer3 = self._make_layer(block, 4 * width, layers[2], stride=2)
-        self.layer4 = self._make_layer(block, 8 * width, layers[3], stride=2)
+        self.maxpool = nn.Identity() if small_input else nn.MaxPool2d(3, stride=2, padding=1)
+        _add_stages(self, block, width, layers)
         self.norm = nn.BatchNorm2d(self.inplanes)
         self.relu = nn.ReLU()
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(self.inplanes, num_classes)
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.constant_(m.weight, 1)
-                nn.init.constant_(m.bias, 0)
+        _init_weights(self)
 
     def _make_layer(self, block, planes, blocks, stride=1):
         # The first block builds its own 1x1 projection when the shape changes.
