@@ -38,7 +38,7 @@ from ..nn import functional as F
 from ..nn.blocks.conv_norm_act import Conv2dNormActivation, make_divisible
 from ..nn.blocks.efficientnet import MBConv
 from .mobilenet import (_check_dropout, _check_positive, check_image_input,
-                        init_mobile_weights, small_input_strides)
+                        init_mobile_weights, stem_and_strides)
 
 __all__ = ["EfficientNet", "MBConvConfig", "efficientnet_b0", "MODELS"]
 
@@ -121,14 +121,9 @@ class EfficientNet(nn.Module):
         if norm_layer is None:
             norm_layer = nn.BatchNorm2d
 
-        strides = [cnf.stride for cnf in inverted_residual_setting]
-        stem_stride = 2
-        if small_input:
-            strides, stem_stride = small_input_strides(strides), 1
+        stem_stride, strides, self.total_stride = stem_and_strides(
+            [cnf.stride for cnf in inverted_residual_setting], small_input)
         self.in_channels = in_channels
-        self.total_stride = stem_stride
-        for s in strides:
-            self.total_stride *= s
 
         layers = [Conv2dNormActivation(in_channels, inverted_residual_setting[0].input_channels,
                                        kernel_size=3, stride=stem_stride, norm_layer=norm_layer,

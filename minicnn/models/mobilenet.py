@@ -33,6 +33,8 @@ Inputs must be (N, in_channels, H, W) with H and W at least the network's total
 stride (32, or 4 with ``small_input``): below that, the last stages only ever see
 zero padding around one pixel.
 """
+import math
+
 from .. import nn
 from .._validation import as_int
 from ..nn import functional as F
@@ -61,6 +63,16 @@ def small_input_strides(strides, keep=2):
     twos = [i for i, s in enumerate(strides) if s > 1]
     drop = set(twos[:max(0, len(twos) - keep)])
     return [1 if i in drop else s for i, s in enumerate(strides)]
+
+
+def stem_and_strides(strides, small_input):
+    """``(stem_stride, strides, total_stride)``: the stem's stride 2 and the blocks' strides,
+    or for ``small_input`` a stride-1 stem and only the last two stride-2 blocks kept
+    (:func:`small_input_strides`); ``total_stride`` is their product."""
+    stem_stride = 2
+    if small_input:
+        strides, stem_stride = small_input_strides(strides), 1
+    return stem_stride, strides, stem_stride * math.prod(strides)
 
 
 def init_mobile_weights(model, linear="normal"):
@@ -145,14 +157,9 @@ class MobileNetV2(nn.Module):
                                                       for row in inverted_residual_setting):
             raise ValueError(f"{op}: inverted_residual_setting should be a non-empty list of "
                              f"[t, c, n, s] rows, got {inverted_residual_setting!r}")
-        strides = [row[3] for row in inverted_residual_setting]
-        stem_stride = 2
-        if small_input:
-            strides, stem_stride = small_input_strides(strides), 1
+        stem_stride, strides, self.total_stride = stem_and_strides(
+            [row[3] for row in inverted_residual_setting], small_input)
         self.in_channels = in_channels
-        self.total_stride = stem_stride
-        for s in strides:
-            self.total_stride *= s
 
         input_channel = make_divisible(32 * width_mult, round_nearest)
         self.last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
@@ -210,10 +217,10 @@ class MobileNetV3(nn.Module):
             def norm_layer(num_features):
                 return nn.BatchNorm2d(num_features, eps=0.001, momentum=0.01)
 
-        strides = [1 if cnf.dilation > 1 else cnf.stride for cnf in inverted_residual_setting]
-        stem_stride = 2
+        stem_stride, strides, self.total_stride = stem_and_strides(
+            [1 if cnf.dilation > 1 else cnf.stride for cnf in inverted_residual_setting],
+            small_input)
         if small_input:
-            strides, stem_stride = small_input_strides(strides), 1
             settings = []
             for cnf, s in zip(inverted_residual_setting, strides):
                 if cnf.dilation == 1 and cnf.stride != s:
@@ -221,9 +228,6 @@ class MobileNetV3(nn.Module):
                 settings.append(cnf)
             inverted_residual_setting = settings
         self.in_channels = in_channels
-        self.total_stride = stem_stride
-        for s in strides:
-            self.total_stride *= s
 
         first_channels = inverted_residual_setting[0].input_channels
         layers = [Conv2dNormActivation(in_channels, first_channels, kernel_size=3,
