@@ -101,6 +101,27 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+def atomic_write(path, write) -> None:
+    """Create or replace ``path`` all at once: ``write(stream)`` fills a temporary file in the
+    same folder (created if missing), which is flushed to disk and then renamed over ``path``;
+    on any error the temporary file is removed and ``path`` is left as it was."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
+                                         dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, _umask_mode())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 def save_checkpoint(path, meta: dict, model_state: dict) -> None:
     """Write ``meta`` (packed to JSON plus arrays) and ``model_state`` (name -> array) to
     ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``."""
@@ -110,21 +131,7 @@ def save_checkpoint(path, meta: dict, model_state: dict) -> None:
     for key, value in model_state.items():
         arrays["model/" + key] = value.get() if is_cupy_array(value) else np.asarray(value)
     text = json.dumps(packed)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                         dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **{_META: np.array(text)}, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, _umask_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    atomic_write(path, lambda stream: np.savez(stream, **{_META: np.array(text)}, **arrays))
 
 
 def load_checkpoint(path) -> tuple:

@@ -7,30 +7,13 @@ half-written.
 """
 import csv
 import io
-import os
-import tempfile
 
-from .checkpoint import _umask_mode
+from .checkpoint import atomic_write
 
 __all__ = ["COLUMNS", "write_metrics_csv", "read_metrics_csv", "plot_curves"]
 
 COLUMNS = ("epoch", "step", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
            "epoch_seconds", "images_per_second")
-
-
-def _atomic_write(path, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                                         suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, _umask_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
 
 
 def _format(value):
@@ -46,7 +29,7 @@ def write_metrics_csv(path, history) -> None:
     writer.writerow(COLUMNS)
     for row in history:
         writer.writerow([_format(row.get(column, "")) for column in COLUMNS])
-    _atomic_write(path, text.getvalue().encode())
+    atomic_write(path, lambda stream: stream.write(text.getvalue().encode()))
 
 
 def read_metrics_csv(path) -> list:
@@ -103,5 +86,5 @@ def plot_curves(path, history, title: str = "") -> bool:
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
-    _atomic_write(path, buffer.getvalue())
+    atomic_write(path, lambda stream: stream.write(buffer.getvalue()))
     return True
