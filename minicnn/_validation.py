@@ -26,6 +26,20 @@ def as_pair(value, name: str, minimum: int = 0, op: str = "") -> tuple:
     return pair
 
 
+def require_bool(value, name: str, op: str = "") -> bool:
+    """``value`` as a bool (True/False or NumPy's), else TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def require_real(value, name: str, op: str = ""):
+    """``value`` itself if it is a real number (not a bool), else TypeError."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+    return value
+
+
 def as_int(value, name: str, minimum=None, op: str = "") -> int:
     """``value`` as an int, >= ``minimum`` when given."""
     where = f"{op}: " if op else ""

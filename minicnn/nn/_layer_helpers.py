@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import as_int
+from .._validation import as_int, require_bool, require_real  # noqa: F401 (re-exported to nn)
 from ..tensor import Tensor, get_default_dtype
 from .module import Parameter
 
@@ -31,18 +31,6 @@ def move_to_device(module, device) -> None:
 
 def positive_int(value, name: str, layer: str) -> int:
     return as_int(value, name, 1, layer)
-
-
-def require_bool(value, name: str, layer: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{layer}: {name} must be a bool, got {value!r}")
-    return bool(value)
-
-
-def require_real(value, name: str, layer: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{layer}: {name} must be a real number, got {value!r}")
-    return value
 
 
 def check_input(input, layer: str, ndims, layout: str) -> None:

@@ -40,12 +40,11 @@ GPU: on CuPy arrays hardsigmoid and hardswish run minicnn's CUDA kernels
 the formulas below on CuPy.
 """
 import math
-import numbers
 import warnings
 
 import numpy as np
 
-from .._validation import normalize_dim
+from .._validation import normalize_dim, require_bool, require_real
 from ..backend import is_cupy_array, xp_of
 from ..function import Function
 from . import _gpu
@@ -464,47 +463,38 @@ class LogSoftmax(Function):
 
 
 # ------------------------------------------------------------ functional
-def _check(input, op):
+def _check(input, op, inplace=False):
+    """A floating-point tensor input, and the ``inplace`` flag PyTorch's functionals take."""
     require_float_input(input, "input", op)
-
-
-def _check_inplace(inplace, op):
-    if not isinstance(inplace, bool):
-        raise TypeError(f"{op}: inplace must be a bool, got {inplace!r}")
+    require_bool(inplace, "inplace", op)
 
 
 def _check_real(value, name, op):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
-    return float(value)
+    return float(require_real(value, name, op))
 
 
 def relu(input, inplace=False):
     """``max(input, 0)``; ``inplace`` is accepted and ignored (see the module docstring)."""
-    _check(input, "relu")
-    _check_inplace(inplace, "relu")
+    _check(input, "relu", inplace)
     return ReLU.apply(input)
 
 
 def relu6(input, inplace=False):
     """``min(max(input, 0), 6)``; gradient 0 at both kinks (see :class:`ReLU6`)."""
-    _check(input, "relu6")
-    _check_inplace(inplace, "relu6")
+    _check(input, "relu6", inplace)
     return ReLU6.apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """``input`` where positive, ``negative_slope * input`` elsewhere."""
-    _check(input, "leaky_relu")
-    _check_inplace(inplace, "leaky_relu")
+    _check(input, "leaky_relu", inplace)
     slope = _check_real(negative_slope, "negative_slope", "leaky_relu")
     return LeakyReLU.apply(input, negative_slope=slope)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere."""
-    _check(input, "elu")
-    _check_inplace(inplace, "elu")
+    _check(input, "elu", inplace)
     alpha = _check_real(alpha, "alpha", "elu")
     return ELU.apply(input, alpha=alpha)
 
@@ -523,22 +513,19 @@ def tanh(input):
 
 def hardsigmoid(input, inplace=False):
     """``relu6(input + 3) / 6`` (PyTorch's definition; see :class:`Hardsigmoid`)."""
-    _check(input, "hardsigmoid")
-    _check_inplace(inplace, "hardsigmoid")
+    _check(input, "hardsigmoid", inplace)
     return Hardsigmoid.apply(input)
 
 
 def hardswish(input, inplace=False):
     """``input * relu6(input + 3) / 6`` (see :class:`Hardswish` for the kink gradients)."""
-    _check(input, "hardswish")
-    _check_inplace(inplace, "hardswish")
+    _check(input, "hardswish", inplace)
     return Hardswish.apply(input)
 
 
 def silu(input, inplace=False):
     """``input * sigmoid(input)``."""
-    _check(input, "silu")
-    _check_inplace(inplace, "silu")
+    _check(input, "silu", inplace)
     return SiLU.apply(input)
 
 

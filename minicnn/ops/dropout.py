@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from .._validation import require_bool
 from ..backend import xp_of
 from ..function import Function
 from ..random import default_generator
@@ -62,10 +63,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise TypeError(f"{op}: p must be a number in [0, 1], got {p!r}")
     if not 0.0 <= p <= 1.0:  # also rejects nan
         raise ValueError(f"{op}: dropout probability p has to be between 0 and 1, got {p!r}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"{op}: training must be a bool, got {training!r}")
-    if not isinstance(inplace, (bool, np.bool_)):
-        raise TypeError(f"{op}: inplace must be a bool, got {inplace!r}")
+    require_bool(training, "training", op)
+    require_bool(inplace, "inplace", op)
     if not training or p == 0:
         return input
     xp = xp_of(input.data)
