@@ -9,29 +9,32 @@ module                   contents
 ``norm``                 BatchNorm2d
 ``linear``               Linear, Identity
 ``activation``           ReLU, ReLU6, LeakyReLU, ELU, SiLU, Hardswish,
-                         Hardsigmoid, Sigmoid, Tanh, GELU, Softmax, LogSoftmax
+                         Hardsigmoid, Sigmoid, Tanh, GELU, Softmax, LogSoftmax,
+                         Softplus, Mish, PReLU
 ``pooling``              MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
-``dropout``              Dropout
-``shape``                Flatten, ChannelShuffle
+``dropout``              Dropout, Dropout2d
+``shape``                Flatten, Unflatten, ChannelShuffle
 ``squeeze_excitation``   SqueezeExcitation (torchvision's naming)
-``loss``                 CrossEntropyLoss, NLLLoss, MSELoss
+``loss``                 CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,
+                         HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss
 ``init``                 parameter initialisation (torch.nn.init)
 ``functional``           every operator under PyTorch's name
 =======================  ==================================================
 """
 from . import functional
 from . import init
-from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, ReLU, ReLU6,
-                         Sigmoid, SiLU, Softmax, Tanh)
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, Mish, PReLU,
+                         ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softplus, Tanh)
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d
 from .linear import Identity, Linear
-from .loss import CrossEntropyLoss, MSELoss, NLLLoss
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
+                   MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter, RemovableHandle
 from .norm import BatchNorm2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
-from .shape import ChannelShuffle, Flatten
+from .shape import ChannelShuffle, Flatten, Unflatten
 from .squeeze_excitation import SqueezeExcitation
 from . import blocks, utils  # noqa: E402  (blocks build on the layers above)
 
@@ -40,4 +43,6 @@ __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequ
            "Identity", "Dropout", "Flatten", "ChannelShuffle", "ReLU", "ReLU6", "LeakyReLU", "ELU",
            "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils"]
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils", "Dropout2d", "Unflatten",
+           "Softplus", "Mish", "PReLU", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
+           "BCEWithLogitsLoss", "KLDivLoss"]

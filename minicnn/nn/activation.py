@@ -5,11 +5,13 @@ shown in the repr, as in PyTorch) but the result is always a new tensor:
 minicnn's autograd records no in-place operations.
 """
 from . import functional as F
-from ._layer_helpers import require_bool, require_real
+from . import init as _init
+from ._layer_helpers import (empty_parameter, factory_dtype, move_to_device, positive_int,
+                             require_bool, require_real)
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid",
-           "Tanh", "GELU", "Softmax", "LogSoftmax"]
+           "Tanh", "GELU", "Softmax", "LogSoftmax", "Softplus", "Mish", "PReLU"]
 
 
 class _InplaceActivation(Module):
@@ -62,6 +64,52 @@ class Hardsigmoid(_InplaceActivation):
 
     def forward(self, input):
         return F.hardsigmoid(input, self.inplace)
+
+
+class Mish(_InplaceActivation):
+    """``x * tanh(softplus(x))``."""
+
+    def forward(self, input):
+        return F.mish(input, self.inplace)
+
+
+class Softplus(Module):
+    """``log(1 + exp(beta x)) / beta``, and ``x`` where ``beta x > threshold``."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = require_real(beta, "beta", "Softplus")
+        self.threshold = require_real(threshold, "threshold", "Softplus")
+        if beta == 0:
+            raise ValueError("Softplus: beta must be non-zero (the output divides by it), got 0")
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+
+class PReLU(Module):
+    """``max(x, 0) + a min(x, 0)`` with a learned slope ``a``: one shared (``num_parameters=1``)
+    or one per channel (``num_parameters=C``, dim 1 of the input), initialised to ``init``."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = positive_int(num_parameters, "num_parameters", "PReLU")
+        self.init = require_real(init, "init", "PReLU")
+        self.weight = empty_parameter((self.num_parameters,), factory_dtype(dtype, "PReLU"))
+        self.reset_parameters()
+        move_to_device(self, device)
+
+    def reset_parameters(self) -> None:
+        _init.constant_(self.weight, self.init)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
 
 
 class LeakyReLU(Module):

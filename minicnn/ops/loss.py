@@ -198,7 +198,7 @@ class LossMean(Function):
 
 
 # ------------------------------------------------------------------ validation
-def _reduction(reduction, size_average, reduce, op):
+def _reduction(reduction, size_average, reduce, op, allowed=_REDUCTIONS):
     """The reduction string, translating PyTorch's deprecated size_average/reduce."""
     if size_average is not None or reduce is not None:
         size_average = True if size_average is None else size_average
@@ -206,8 +206,8 @@ def _reduction(reduction, size_average, reduce, op):
         reduction = "mean" if size_average and reduce else ("sum" if reduce else "none")
         warnings.warn(f"{op}: size_average and reduce args will be deprecated, please use "
                       f"reduction='{reduction}' instead.", UserWarning, stacklevel=3)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction must be one of {allowed}, got {reduction!r}")
     return reduction
 
 
@@ -260,6 +260,53 @@ def _check_same_float_dtype(tensor, name, input, op):
     if tensor.dtype != input.dtype:
         raise TypeError(f"{op}: {name} must have the input's dtype {input.dtype.name}, got "
                         f"{np.dtype(tensor.dtype).name}")
+
+
+def _float_target(input, target, op):
+    """``target`` as a float Tensor of exactly the input's shape and dtype.
+
+    Never broadcast: PyTorch only warns for some losses and then broadcasts,
+    which silently computes the wrong loss (``(N, 1)`` against ``(N,)``
+    becomes ``(N, N)``); minicnn raises.
+    """
+    target = _tensor_arg(target, "target", op)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: target must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(target.shape)} (minicnn never broadcasts a loss target)")
+    require_float_input(target, "target", op)
+    _check_same_float_dtype(target, "target", input, op)
+    return target
+
+
+def _elementwise_weight(weight, input, op):
+    """None, or a differentiable per-element ``weight`` of exactly the input's shape and dtype."""
+    if weight is None:
+        return None
+    weight = _tensor_arg(weight, "weight", op)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
+                         f"{tuple(weight.shape)}")
+    _check_same_float_dtype(weight, "weight", input, op)
+    return weight
+
+
+def _constant_weight(value, name, input, op):
+    """A constant weight that broadcasts to the input's shape (its array, or None)."""
+    if value is None:
+        return None
+    value = _tensor_arg(value, name, op)
+    try:
+        shape = np.broadcast_shapes(tuple(value.shape), tuple(input.shape))
+    except ValueError:
+        shape = None
+    if shape != tuple(input.shape):
+        raise ValueError(f"{op}: {name} of shape {tuple(value.shape)} must broadcast to "
+                         f"the input's shape {tuple(input.shape)}")
+    _check_same_float_dtype(value, name, input, op)
+    if value.requires_grad:
+        raise ValueError(f"{op}: {name} must not require grad (it is a constant; pass "
+                         f"{name}.detach())")
+    return value.data
 
 
 def _check_ignore_index(ignore_index, op):
@@ -416,29 +463,27 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     ``sum(weight)`` instead of the element count, as in PyTorch, and the
     weight is differentiable (PyTorch builds this case from plain ops).
     """
-    from .reduce import sum as sum_
-
     op = "mse_loss"
     require_float_input(input, "input", op)
     reduction = _reduction(reduction, size_average, reduce, op)
-    target = _tensor_arg(target, "target", op)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target must have the input's shape {tuple(input.shape)}, got "
-                         f"{tuple(target.shape)} (minicnn never broadcasts a loss target)")
-    require_float_input(target, "target", op)
-    _check_same_float_dtype(target, "target", input, op)
+    target = _float_target(input, target, op)
+    weight = _elementwise_weight(weight, input, op)
     losses = SquaredError.apply(input, target)
+    return _weighted_reduce(losses, weight, reduction)
+
+
+def _weighted_reduce(losses, weight, reduction):
+    """Reduce per-element ``losses``, times a (checked, differentiable) per-element ``weight``
+    when given; ``'mean'`` then divides by ``sum(weight)``, not the count (PyTorch's rule
+    for mse_loss and l1_loss)."""
+    from .reduce import sum as sum_
+
     if weight is None:
-        return _reduce(losses, reduction, input.size)
-    weight = _tensor_arg(weight, "weight", op)
-    if tuple(weight.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: weight must have the input's shape {tuple(input.shape)}, got "
-                         f"{tuple(weight.shape)}")
-    _check_same_float_dtype(weight, "weight", input, op)
+        return _reduce(losses, reduction, losses.size)
     losses = losses * weight
     if reduction == "mean":
         return sum_(losses) / sum_(weight)
-    return _reduce(losses, reduction, input.size)
+    return _reduce(losses, reduction, losses.size)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
@@ -453,29 +498,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     op = "binary_cross_entropy_with_logits"
     require_float_input(input, "input", op)
     reduction = _reduction(reduction, size_average, reduce, op)
-    target = _tensor_arg(target, "target", op)
-    if tuple(target.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target must have the input's shape {tuple(input.shape)}, got "
-                         f"{tuple(target.shape)}")
-    require_float_input(target, "target", op)
-    _check_same_float_dtype(target, "target", input, op)
-    arrays = {}
-    for name, value in (("weight", weight), ("pos_weight", pos_weight)):
-        if value is None:
-            arrays[name] = None
-            continue
-        value = _tensor_arg(value, name, op)
-        try:
-            shape = np.broadcast_shapes(tuple(value.shape), tuple(input.shape))
-        except ValueError:
-            shape = None
-        if shape != tuple(input.shape):
-            raise ValueError(f"{op}: {name} of shape {tuple(value.shape)} must broadcast to "
-                             f"the input's shape {tuple(input.shape)}")
-        _check_same_float_dtype(value, name, input, op)
-        if value.requires_grad:
-            raise ValueError(f"{op}: {name} must not require grad (it is a constant; pass "
-                             f"{name}.detach())")
-        arrays[name] = value.data
-    losses = BCEWithLogits.apply(input, target, **arrays)
+    target = _float_target(input, target, op)
+    losses = BCEWithLogits.apply(input, target,
+                                 weight=_constant_weight(weight, "weight", input, op),
+                                 pos_weight=_constant_weight(pos_weight, "pos_weight", input, op))
     return _reduce(losses, reduction, input.size)
