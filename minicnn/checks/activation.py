@@ -26,10 +26,10 @@ def _inputs(shape, kinks=(), scale=4.0):
 
 def _torch(name, **kwargs):
     """``torch.nn.functional.<name>`` with ``kwargs`` (torch imported only when called)."""
-    def call(x):
+    def call(*args):
         import torch.nn.functional as TF
 
-        return getattr(TF, name)(x, **kwargs)
+        return getattr(TF, name)(*args, **kwargs)
     return call
 
 
@@ -67,3 +67,30 @@ for _name in ("softmax", "log_softmax"):
             _inputs(_shape, scale=5.0),
             (lambda x, op=_name, dim=_dim: getattr(F, op)(x, dim)),
             (lambda x, op=_name, dim=_dim: getattr(x, op)(dim))))
+
+# softplus and mish: smooth, no kinks; softplus's threshold switch (a jump of at most
+# log1p(e^-threshold) / beta) is kept away from by the scale of the inputs.
+CASES += _elementwise("softplus", (), [(_NCHW, {}), (_VECTOR, {"beta": 2.0, "threshold": 5.0})])
+CASES += _elementwise("mish", (), [(_NCHW, {}), (_VECTOR, {})])
+
+
+def _prelu_inputs(shape, slopes):
+    return lambda rng: [_away_from(rng.standard_normal(shape) * 4, (0,)),
+                        rng.uniform(-0.5, 0.5, slopes)]
+
+
+# The weight is an input with a gradient (the learned slope), in both engines.
+CASES += [Case("prelu", f"x{shape} weight({slopes},)", _prelu_inputs(shape, slopes),
+               lambda x, w: F.prelu(x, w), _torch("prelu"))
+          for shape, slopes in ((_NCHW, 3), (_NCHW, 1), ((5, 4), 4))]
+
+# normalize: p = 1 has a kink where an element is 0 (sign), p = inf where the largest
+# magnitude changes hands; standard normal inputs are further than the gradient check's
+# 1e-6 step from both with probability ~1. Float32 tolerance 1e-5: each output is a
+# quotient by a sum of up to 16 float32 terms, summed in another order than PyTorch's.
+CASES += [Case("normalize", f"x{shape} p={p} dim={dim}",
+               (lambda rng, shape=shape: [rng.standard_normal(shape)]),
+               (lambda x, p=p, dim=dim: F.normalize(x, p=p, dim=dim)),
+               _torch("normalize", p=p, dim=dim), atol=1e-5, rtol=1e-5)
+          for shape, p, dim in ((_NCHW, 2.0, 1), ((4, 6), 1.0, 1), (_NCHW, 3.0, (2, 3)),
+                                ((4, 6), float("inf"), 0))]

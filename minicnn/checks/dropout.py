@@ -1,4 +1,4 @@
-"""Check cases for dropout (see minicnn.checks.case).
+"""Check cases for dropout and dropout2d (see minicnn.checks.case).
 
 minicnn's generator is not PyTorch's, so the masks differ and there is no
 parity check (``torch_fn=None``): only the float64 gradient check. ``fn``
@@ -10,15 +10,17 @@ from ..nn import functional as F
 from .case import Case
 
 
-def _dropout(p, seed=0):
+def _dropout(name, p, seed=0):
     def call(x):
         manual_seed(seed)  # the same mask on every evaluation
-        return F.dropout(x, p, training=True)
+        return getattr(F, name)(x, p, training=True)
     return call
 
 
 CASES = [
-    Case("dropout", f"x{shape} p={p} (reseeded; no torch parity: RNGs differ)",
-         (lambda rng, shape=shape: [rng.standard_normal(shape)]), _dropout(p), None)
-    for shape, p in [((4, 10), 0.5), ((2, 3, 4, 4), 0.2), ((3, 7), 1.0)]
+    Case(name, f"x{shape} p={p} (reseeded; no torch parity: RNGs differ)",
+         (lambda rng, shape=shape: [rng.standard_normal(shape)]), _dropout(name, p), None)
+    for name, shape, p in [("dropout", (4, 10), 0.5), ("dropout", (2, 3, 4, 4), 0.2),
+                           ("dropout", (3, 7), 1.0), ("dropout2d", (4, 5, 3, 3), 0.5),
+                           ("dropout2d", (2, 3, 2, 2), 1.0)]
 ]

@@ -187,7 +187,7 @@ def _sigmoid(x):
     ``0.5 (1 + tanh(x/2))`` this keeps full relative accuracy in the tail.
     """
     xp = xp_of(x)
-    out = xp.negative(x)
+    out = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d x (NumPy gives a scalar)
     with np.errstate(over="ignore"):  # CuPy never warns; this is for NumPy
         xp.exp(out, out=out)
     out += 1

@@ -33,7 +33,7 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x, *, beta, threshold):
         xp = xp_of(x)
-        scaled = x * beta
+        scaled = xp.multiply(x, beta, out=xp.empty_like(x))  # an array even for 0-d x
         linear = scaled > threshold
         ctx.save_for_backward(scaled, linear)
         return xp.where(linear, x, _softplus(scaled) / beta)

@@ -1,4 +1,4 @@
-"""dropout: inverted dropout with masks from minicnn's seedable generator.
+"""dropout and dropout2d: inverted dropout with masks from minicnn's seedable generator.
 
 The generators differ from PyTorch's, so there is no element-wise parity
 with PyTorch: the tests check the definition (kept elements scaled by
@@ -6,9 +6,12 @@ with PyTorch: the tests check the definition (kept elements scaled by
 below, repeatability under minicnn.manual_seed, and the gradient.
 """
 import math
+import warnings
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as TF
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -122,3 +125,85 @@ def test_bad_types():
         F.dropout(minicnn.ones(3), 0.5, training="yes")
     with pytest.raises(TypeError, match="input"):
         F.dropout(minicnn.tensor(np.arange(3)), 0.5)
+
+
+# ------------------------------------------------------------------ dropout2d
+@given(st.floats(0.05, 0.95), st.integers(0, 2**16), st.sampled_from([np.float32, np.float64]))
+def test_dropout2d_drops_whole_channels_and_scales_the_rest(p, seed, dtype):
+    x = _positive((4, 6, 3, 5), seed, dtype)
+    minicnn.manual_seed(seed)
+    out = F.dropout2d(minicnn.tensor(x), p).numpy()
+    assert out.dtype == dtype
+    dropped = (out == 0).all(axis=(2, 3))  # (N, C)
+    kept = (out != 0).all(axis=(2, 3))
+    assert (dropped | kept).all(), "a channel was partly dropped"
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - p), rtol=4 * np.finfo(dtype).eps)
+
+
+@pytest.mark.parametrize("p", [0.2, 0.6])
+def test_dropout2d_drop_rate_is_right_statistically(p):
+    """n = N * C channel draws: the dropped count is Binomial(n, p), standard deviation
+    sqrt(n p (1 - p)); six of them bound a correct dropout (see the dropout test above),
+    while per-element dropping would never zero a whole 4x4 channel at these rates."""
+    n_batch, channels = 500, 100
+    minicnn.manual_seed(99)
+    out = F.dropout2d(minicnn.ones(n_batch, channels, 4, 4), p).numpy()
+    dropped = (out == 0).all(axis=(2, 3)).sum()
+    n = n_batch * channels
+    assert abs(dropped - n * p) < 6 * math.sqrt(n * p * (1 - p))
+
+
+@given(st.floats(0.05, 0.95), st.integers(0, 2**16))
+def test_dropout2d_gradcheck_with_reseeding(p, seed):
+    x = minicnn.tensor(_positive((2, 4, 2, 3), seed), requires_grad=True)
+
+    def fn(t):
+        minicnn.manual_seed(seed)
+        return F.dropout2d(t, p)
+
+    gradcheck(fn, [x])
+
+
+def test_dropout2d_identity_cases_and_p_one():
+    x = minicnn.randn(2, 3, 4, 4, requires_grad=True)
+    assert F.dropout2d(x, 0.0) is x
+    assert F.dropout2d(x, 0.7, training=False) is x
+    out = F.dropout2d(x, 1.0)
+    np.testing.assert_array_equal(out.numpy(), 0)
+    out.backward(np.ones(x.shape, np.float32))
+    np.testing.assert_array_equal(x.grad, 0)
+
+
+def _messages(record):
+    return [str(w.message) for w in record]
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (2, 3, 4), (2, 3, 4, 5), (2, 3, 2, 2, 2)])
+def test_dropout2d_rank_handling_and_warnings_follow_torch(shape):
+    """PyTorch 2.13: 4-D is quiet; 3-D is taken as (N, C, L) with a warning; other ranks warn
+    that they are deprecated. The mask is always one draw per (n, c): with p = 1 everything
+    is zero, and in training with p = 0.5 every (n, c) slice is all-zero or all-kept, in both
+    engines."""
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        minicnn.manual_seed(0)
+        out = F.dropout2d(minicnn.ones(*shape), 0.5).numpy()
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        torch_out = TF.dropout2d(torch.ones(shape), 0.5).numpy()
+    assert _messages(ours) == _messages(theirs)
+    for result in (out, torch_out):
+        per_channel = result.reshape(shape[0], shape[1], -1)
+        assert ((per_channel == 0).all(axis=2) | (per_channel != 0).all(axis=2)).all()
+
+
+def test_dropout2d_bad_input_raises_before_drawing():
+    state = minicnn.random.default_generator().bit_generator.state
+    with pytest.raises(ValueError, match=r"dropout2d: input must have at least 2 dims \(N, C, "
+                                         r"...\), got shape \(5,\)"):
+        F.dropout2d(minicnn.ones(5), 0.5)
+    with pytest.raises(ValueError, match="dropout2d: dropout probability p has to be between"):
+        F.dropout2d(minicnn.ones(2, 3, 4, 4), 1.5)
+    with pytest.raises(TypeError, match="dropout2d: inplace must be a bool"):
+        F.dropout2d(minicnn.ones(2, 3, 4, 4), 0.5, inplace=None)
+    assert minicnn.random.default_generator().bit_generator.state == state
