@@ -1,4 +1,5 @@
-"""Card: activation functions, incl. hard-swish and hard-sigmoid."""
+"""Card: activation functions, incl. hard-swish and hard-sigmoid, softplus, Mish, PReLU, and
+the vector normalisation F.normalize."""
 from ._common import IMAGE, NCHW
 from ._model import Card, CodeLink, OpSpec, Operand, TestLink
 
@@ -20,16 +21,31 @@ OPS = (
     _activation("hardswish", "x relu6(x + 3) / 6", "F.hardswish(x)", "nn.Hardswish()"),
     _activation("silu", "x sigmoid(x) (swish)", "F.silu(x)", "nn.SiLU()"),
     _activation("gelu", "x Phi(x)", "F.gelu(x)", "nn.GELU()"),
+    _activation("softplus", "log(1 + e^(beta x)) / beta, the smooth ReLU", "F.softplus(x)",
+                "nn.Softplus()"),
+    _activation("mish", "x tanh(softplus(x))", "F.mish(x)", "nn.Mish()"),
+    OpSpec(name="prelu", title="leaky ReLU with a learned slope per channel",
+           symbols=IMAGE, operands=(Operand("x", NCHW, "input"),), output=NCHW, params="C",
+           macs="0", call="F.prelu(x, layer.weight)", module="nn.PReLU(C)",
+           examples=("N=8,C=16,H=32,W=32",)),
+    OpSpec(name="normalize", title="unit p-norm vectors along dim 1",
+           symbols=IMAGE, operands=(Operand("x", NCHW, "input"),), output=NCHW,
+           call="F.normalize(x, p=2.0, dim=1)", examples=("N=8,C=16,H=4,W=4",),
+           notes="No layer: a parameter-free function of the whole vector along `dim`; it costs "
+                 "about $3NCHW$ operations (square, sum, divide)."),
 )
 
 CARD = Card(
     key="activations",
-    title="Activations: ReLU family, sigmoid/tanh, hard-sigmoid and hard-swish, SiLU, GELU",
+    title="Activations: ReLU family, sigmoid/tanh, hard-sigmoid and hard-swish, SiLU, GELU, "
+          "softplus, Mish, PReLU; F.normalize",
     summary=r"""
 An activation acts on every element on its own: $y = f(x)$, so the backward pass is
 one multiplication, $\bar{x} = \bar{y} \, f'(x)$, and the whole story of each activation is
 its derivative, including what the code does at the points where $f$ has none (the
-kinks of the piecewise-linear ones).
+kinks of the piecewise-linear ones). Two relatives close the card: PReLU, whose negative
+slope is a learned parameter (so it has a second gradient, for the slope), and
+`F.normalize`, which is not elementwise: it divides a whole vector by its norm.
 """,
     notation=r"""
 | symbol | meaning |
@@ -39,6 +55,9 @@ kinks of the piecewise-linear ones).
 | $\bar{y} = \partial L / \partial y$ | the upstream gradient |
 | $s(x) = 1/(1 + e^{-x})$ | the logistic sigmoid |
 | $[P]$ | 1 where $P$ holds, else 0 |
+| $\mathrm{softplus}(z) = \log(1 + e^z)$ | the smooth ReLU; its derivative is $s(z)$ |
+| $a_c$ | PReLU's slope for channel $c$ (dim 1), or one $a$ shared by all |
+| $v$, $\|v\|_p$ | one vector along `normalize`'s `dim`, and its p-norm $(\sum_i \lvert v_i \rvert^p)^{1/p}$ |
 """,
     forward=r"""
 | name | $f(x)$ |
@@ -53,6 +72,17 @@ kinks of the piecewise-linear ones).
 | `hardswish` | $x \cdot \mathrm{relu6}(x + 3)/6 = x \cdot \mathrm{hardsigmoid}(x)$ |
 | `silu` | $x \, s(x)$ (swish) |
 | `gelu` | $x \, \Phi(x)$, $\Phi(x) = \frac{1}{2}(1 + \mathrm{erf}(x/\sqrt{2}))$; `approximate='tanh'`: $\frac{x}{2}(1 + \tanh(\sqrt{2/\pi}(x + 0.044715 x^3)))$ |
+
+| `softplus` | $\mathrm{softplus}(\beta x)/\beta$, and $x$ itself where $\beta x >$ `threshold` (20) |
+| `mish` | $x \tanh(\mathrm{softplus}(x))$ |
+| `prelu` | $x$ for $x > 0$, $a_c x$ otherwise ($a_c$ learned, initialised to 0.25) |
+
+`normalize` acts on vectors: $y = v / \max(\|v\|_p, \epsilon)$ for every vector $v$ along `dim`
+(default $p = 2$, `dim` 1, $\epsilon = 10^{-12}$); $p = \infty$ takes $\max_i \lvert v_i \rvert$, $p = 0$
+the count of non-zeros.
+
+Softplus is evaluated as $\max(z, 0) + \log(1 + e^{-\lvert z \rvert})$ with $z = \beta x$: equal to
+$\log(1 + e^z)$, but it exponentiates only non-positive numbers.
 
 Hard-sigmoid and hard-swish (MobileNetV3) replace the exponential of sigmoid and swish
 with a clamp: the same shape, cheap on mobile hardware, exactly 0 and 1 outside
@@ -79,6 +109,26 @@ $$f'(x) = \begin{cases} 0 & x \le -3 \\ x/3 + 1/2 & -3 < x < 3 \\ 1 & x \ge 3 \e
 * `silu`: product rule, $f' = s(x) + x \, s(x)(1 - s(x)) = s(x)(1 + x(1 - s(x)))$.
 * `gelu`: $f' = \Phi(x) + x \, \phi(x)$ with the normal density $\phi(x) = e^{-x^2/2}/\sqrt{2\pi}$; the tanh
   form differentiates its own formula (chain rule through $\tanh$).
+* `softplus`: $\frac{d}{dz} \log(1 + e^z) = \frac{e^z}{1 + e^z} = s(z)$; with $z = \beta x$ the chain rule's
+  $\beta$ cancels the $1/\beta$: $f' = s(\beta x)$, and 1 on the linear piece $\beta x >$ `threshold`.
+* `mish`: with $t = \tanh(\mathrm{softplus}(x))$, the product rule and $\tanh' = 1 - \tanh^2$ give
+  $f' = t + x (1 - t^2) \, s(x)$.
+* `prelu`, input: $f' = 1$ for $x > 0$, $a_c$ otherwise (at the kink: $a_c$, as `leaky_relu`).
+  Slope: $y$ depends on $a_c$ through $a_c \min(x, 0)$ only, so every element of channel $c$
+  contributes, and
+
+$$\frac{\partial L}{\partial a_c} = \sum_{n, h, w} \bar{y}_{n,c,h,w} \min(x_{n,c,h,w}, 0)$$
+
+  (a shared $a$ sums over every element).
+* `normalize`: with $n = \|v\|_p$ and $d = \max(n, \epsilon)$, the quotient rule gives
+  $\frac{\partial y_i}{\partial v_j} = \frac{\delta_{ij}}{d} - \frac{v_i}{d^2} \frac{\partial d}{\partial v_j}$, so
+
+$$\bar{v}_j = \frac{\bar{y}_j}{d} - \frac{\sum_i \bar{y}_i v_i}{d^2} [n \ge \epsilon] \frac{\partial n}{\partial v_j}, \qquad \frac{\partial n}{\partial v_j} = \operatorname{sign}(v_j) \Big(\frac{\lvert v_j \rvert}{n}\Big)^{p - 1}$$
+
+  (below $\epsilon$ the clamp passes no gradient to the norm). For $p = 2$, $\partial n / \partial v_j = v_j / n$ and
+  $\bar{v} = (\bar{y} - y (\bar{y} \cdot y)) / d$: the component of $\bar{y}$ along $y$ is removed, because
+  scaling $v$ does not move $y$. For $p = \infty$ the derivative $\operatorname{sign}(v_j)$ is shared evenly by the
+  entries that tie for the maximum (PyTorch's choice); for $p = 0$ it is 0.
 """,
     extra=(("Kinks: which gradient is used", r"""
 At a kink $f$ has no derivative, and any value between the one-sided slopes is a valid
@@ -91,6 +141,7 @@ PyTorch 2.13 at exactly these points):
 | `relu6` | $x = 0$, $x = 6$ | 0 at both (PyTorch computes it as `hardtanh(x, 0, 6)`, which passes the gradient strictly inside only) | |
 | `leaky_relu` | $x = 0$ | $a$ | |
 | `elu` | $x = 0$ | $\alpha$ (the left piece; smooth only when $\alpha = 1$) | |
+| `prelu` | $x = 0$ | $a_c$ (and 0 to the slope's gradient, since $\min(0, 0) = 0$) | |
 | `hardsigmoid` | $x = \pm 3$ | 0 at both | $1/6$ |
 | `hardswish` | $x = -3$, $x = 3$ | 0 at $-3$, 1 at $3$ (the outer pieces) | $-1/2$ and $3/2$ |
 
@@ -123,6 +174,12 @@ computes different gates and different hard-swish values. minicnn implements the
   can differ from PyTorch's.
 * **`inplace=True`** is accepted and ignored: minicnn has no version counters to detect an
   input that a later in-place write would corrupt.
+* **Softplus' threshold**: above $\beta x = 20$ PyTorch (and minicnn) return $x$ itself, a jump of
+  $\log(1 + e^{-20})/\beta \approx 2 \cdot 10^{-9}/\beta$: invisible in float32, but a gradient check must not
+  straddle the switch for small thresholds. $\beta = 0$ is refused (PyTorch returns inf).
+* **Mish** far left: $y \approx x e^x$ underflows to a float32 denormal near $x = -100$; harmless.
+* **`normalize` of a zero vector** gives 0 (divided by $\epsilon$), with gradient $\bar{y}/\epsilon = 10^{12} \bar{y}$:
+  finite but huge. minicnn refuses $p < 0$, which PyTorch accepts.
 * **GELU** has two definitions (exact erf, tanh approximation) that differ by up to about
   $10^{-3}$; a model must be evaluated with the one it was trained with.
 """,
@@ -135,7 +192,13 @@ computes different gates and different hard-swish values. minicnn implements the
         CodeLink("minicnn/ops/_activation_numba.py", (),
                  "Fused multi-threaded Numba loops for large float32 arrays (tested bit for bit against the NumPy formulas)."),
         CodeLink("kernels/activation.py", (), "CUDA hardswish / hardsigmoid forward and backward."),
-        CodeLink("minicnn/nn/activation.py", ("ReLU", "Hardswish", "Hardsigmoid"), "The layers."),
+        CodeLink("minicnn/ops/softplus.py", ("Softplus", "Mish", "_softplus", "softplus", "mish"),
+                 "Softplus (stable form, threshold) and Mish."),
+        CodeLink("minicnn/ops/prelu.py", ("PReLU", "prelu"), "PReLU: both gradients."),
+        CodeLink("minicnn/ops/normalize.py", ("Normalize", "_p_norm", "_norm_gradient", "normalize"),
+                 "F.normalize and the norm's derivative per p."),
+        CodeLink("minicnn/nn/activation.py", ("ReLU", "Hardswish", "Hardsigmoid", "Softplus", "Mish",
+                                              "PReLU"), "The layers."),
     ),
     tests=(
         TestLink("tests/ops/test_activation.py::test_gradcheck_elementwise", "every $f'$ (gradcheck)"),
@@ -150,5 +213,16 @@ computes different gates and different hard-swish values. minicnn implements the
                  "the derivatives on this card, coded from the card, against autograd"),
         TestLink("tests/docs/test_cards.py::test_two_hard_sigmoids_differ_as_the_card_says",
                  "the two hard-sigmoid definitions"),
+        TestLink("tests/ops/test_softplus_mish_prelu.py::test_softplus_threshold_switch_and_tails_match_torch",
+                 "softplus' threshold and tails"),
+        TestLink("tests/ops/test_softplus_mish_prelu.py::test_prelu_gradcheck_input_and_slope",
+                 "both PReLU gradients"),
+        TestLink("tests/ops/test_softplus_mish_prelu.py::test_prelu_slope_gradient_is_the_sum_of_negative_parts_per_channel",
+                 "the slope's gradient formula"),
+        TestLink("tests/ops/test_normalize.py::test_normalize_gradcheck", "normalize for every p"),
+        TestLink("tests/ops/test_normalize.py::test_unit_norm_and_the_p2_gradient_is_a_projection",
+                 "the projection form for p = 2"),
+        TestLink("tests/ops/test_normalize.py::test_zero_vectors_and_the_eps_clamp_match_torch",
+                 "the eps clamp"),
     ),
 )

@@ -37,7 +37,7 @@ class Unflatten(Module):
         if any(s < -1 for s in sizes) or list(sizes).count(-1) > 1:
             raise ValueError(f"Unflatten: unflattened_size entries must be >= 0, with at most "
                              f"one -1, got {tuple(sizes)}")
-        self.unflattened_size = tuple(int(s) for s in sizes)
+        self.unflattened_size = sizes  # kept as given (a list stays a list, as in torch.nn)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -45,7 +45,7 @@ class Unflatten(Module):
     def forward(self, input):
         require_tensor(input, "input", "Unflatten")
         dim = normalize_dim(self.dim, input.ndim, "dim", "Unflatten")
-        sizes, size = self.unflattened_size, input.shape[dim]
+        sizes, size = tuple(int(s) for s in self.unflattened_size), input.shape[dim]
         known = math.prod(s for s in sizes if s != -1)
         fits = (known > 0 and size % known == 0) if -1 in sizes else known == size
         if not fits:

@@ -210,7 +210,102 @@ def _elementwise(fn, slope, values):
     return check
 
 
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def grad_prelu(rng):
+    x = rng.standard_normal((2, 3, 4, 4))
+    slopes = rng.uniform(0, 0.5, 3)
+    tx, ta = _leaf(x), _leaf(slopes)
+    ybar = _backward(F.prelu(tx, ta), rng)
+    a = slopes[None, :, None, None]
+    # the card: x-bar = ybar (1 or a_c); a-bar_c = sum_{n,h,w} ybar min(x, 0)
+    return [(tx.grad, ybar * np.where(x > 0, 1.0, a)),
+            (ta.grad, (ybar * np.minimum(x, 0)).sum(axis=(0, 2, 3)))]
+
+
+def grad_normalize(rng):
+    checks = []
+    for p in (2.0, 3.0):
+        x = rng.standard_normal((3, 5))
+        tx = _leaf(x)
+        ybar = _backward(F.normalize(tx, p=p, dim=1), rng)
+        n = (np.abs(x) ** p).sum(axis=1, keepdims=True) ** (1 / p)
+        dn = np.sign(x) * (np.abs(x) / n) ** (p - 1)
+        # the card: vbar = ybar / d - (sum ybar v) / d^2 * dn/dv (d = n here: n >> eps)
+        checks.append((tx.grad, ybar / n - (ybar * x).sum(axis=1, keepdims=True) / n ** 2 * dn))
+        if p == 2.0:  # and its projection form (ybar - y (ybar . y)) / d
+            y = x / n
+            checks.append((tx.grad, (ybar - y * (ybar * y).sum(axis=1, keepdims=True)) / n))
+    return checks
+
+
+def _loss_gradients(loss, formula, make_inputs):
+    """``loss(x, t, reduction='none')``'s gradients against the card's ``formula(x, t, ybar)``
+    -> (x-bar, t-bar)."""
+    def check(rng):
+        x, t = make_inputs(rng)
+        tx, tt = _leaf(x), _leaf(t)
+        ybar = _backward(loss(tx, tt), rng)
+        grad_x, grad_t = formula(x, t, ybar)
+        return [(tx.grad, grad_x), (tt.grad, grad_t)]
+    return check
+
+
+def _errors(rng):
+    return rng.standard_normal(40) * 2, rng.standard_normal(40)
+
+
+def _clip_grad(scale, bound):
+    def formula(x, t, ybar):
+        grad = ybar * np.clip(x - t, -bound, bound) * scale
+        return grad, -grad
+    return formula
+
+
+def _bce_grad(x, t, ybar):
+    return ybar * (x - t) / (x * (1 - x)), ybar * (np.log(1 - x) - np.log(x))
+
+
+def _kl_grad(x, t, ybar):
+    return -ybar * t, ybar * (np.log(t) + 1 - x)
+
+
+def _kl_log_target_grad(x, u, ybar):
+    return -ybar * np.exp(u), ybar * np.exp(u) * (u - x + 1)
+
+
+def _probabilities_and_targets(rng):
+    return 0.05 + 0.9 * rng.random(30), rng.random(30)
+
+
+def _log_probabilities(rng):
+    return np.log(rng.random(30) + 0.05), rng.random(30) + 0.05
+
+
 CARD_GRADIENTS = {
+    "prelu": grad_prelu,
+    "normalize": grad_normalize,
+    "softplus": _elementwise(lambda t: F.softplus(t, beta=2.0), lambda x: _sigmoid(2 * x), []),
+    "mish": _elementwise(F.mish, lambda x: (np.tanh(np.log1p(np.exp(x)))
+                                            + x * (1 - np.tanh(np.log1p(np.exp(x))) ** 2) * _sigmoid(x)),
+                         []),
+    "l1_loss": _loss_gradients(lambda a, b: F.l1_loss(a, b, reduction="none"),
+                               lambda x, t, ybar: (ybar * np.sign(x - t), -ybar * np.sign(x - t)),
+                               _errors),
+    "huber_loss": _loss_gradients(lambda a, b: F.huber_loss(a, b, reduction="none", delta=1.5),
+                                  _clip_grad(1.0, 1.5), _errors),
+    "smooth_l1_loss": _loss_gradients(lambda a, b: F.smooth_l1_loss(a, b, reduction="none", beta=0.5),
+                                      _clip_grad(1 / 0.5, 0.5), _errors),
+    "binary_cross_entropy": _loss_gradients(
+        lambda a, b: F.binary_cross_entropy(a, b, reduction="none"), _bce_grad,
+        _probabilities_and_targets),
+    "kl_div": _loss_gradients(lambda a, b: F.kl_div(a, b, reduction="none"), _kl_grad,
+                              _log_probabilities),
+    "kl_div log_target": _loss_gradients(
+        lambda a, b: F.kl_div(a, b, reduction="none", log_target=True), _kl_log_target_grad,
+        lambda rng: (np.log(rng.random(30) + 0.05), np.log(rng.random(30) + 0.05))),
     "batch_norm": grad_batch_norm,
     "softmax": grad_softmax,
     "log_softmax": grad_log_softmax,
