@@ -322,12 +322,54 @@ def _grad_input_col2im(grad_out, weight, input_size, stride, padding, dilation, 
         xp.matmul(w_t, g[n0:n0 + count], out=dcols[:count])
         d6 = dcols[:count].reshape(count, channels, k_h, k_w, out_h, out_w)
         acc = padded[:count]
-        acc.fill(0)
-        for u in range(k_h):
-            rows = slice(dilation[0] * u, dilation[0] * u + stride[0] * (out_h - 1) + 1, stride[0])
-            for v in range(k_w):
-                cols = slice(dilation[1] * v, dilation[1] * v + stride[1] * (out_w - 1) + 1,
-                             stride[1])
-                acc[:, :, rows, cols] += d6[:, :, u, v]
+        _col2im_add(acc, d6, stride, dilation)
         grad_in[n0:n0 + count] = acc[:, :, top:top + height, left:left + width]
     return grad_in
+
+
+def _col2im_add(padded, blocks, stride, dilation):
+    """Zero ``padded`` (nb, C, Hp, Wp), then add every column entry of ``blocks``
+    (nb, C, kH, kW, Ho, Wo) back onto the padded pixel it was copied from:
+    kernel offset ``(u, v)`` adds its ``(Ho, Wo)`` slice onto rows ``d*u + s*i``,
+    columns ``d*v + s*j`` (one strided ``+=`` per offset, faster than ``np.add.at``)."""
+    _, _, k_h, k_w, out_h, out_w = blocks.shape
+    padded.fill(0)
+    for u in range(k_h):
+        rows = slice(dilation[0] * u, dilation[0] * u + stride[0] * (out_h - 1) + 1, stride[0])
+        for v in range(k_w):
+            cols = slice(dilation[1] * v, dilation[1] * v + stride[1] * (out_w - 1) + 1,
+                         stride[1])
+            padded[:, :, rows, cols] += blocks[:, :, u, v]
+
+
+def col2im(cols, image_size, kernel_size, stride, padding, dilation, out_size):
+    """The adjoint of im2col (F.fold): ``cols`` (N, C*kH*kW, Ho*Wo) -> (N, C, *image_size),
+    each column entry added to the pixel ``(s*i + d*u - p_top, s*j + d*v - p_left)`` it
+    stands for; entries that fall on the padding are dropped."""
+    xp = xp_of(cols)
+    n_batch = cols.shape[0]
+    k_h, k_w = kernel_size
+    channels = cols.shape[1] // (k_h * k_w)
+    height, width = image_size
+    (top, bottom), (left, right) = padding
+    padded = xp.empty((n_batch, channels, height + top + bottom, width + left + right),
+                      dtype=cols.dtype)
+    _col2im_add(padded, cols.reshape((n_batch, channels, k_h, k_w) + tuple(out_size)), stride,
+                dilation)
+    return xp.ascontiguousarray(padded[:, :, top:top + height, left:left + width])
+
+
+def im2col(x, kernel_size, stride, padding, dilation, out_size):
+    """The column matrix of the whole batch (F.unfold): ``x`` (N, C, H, W) ->
+    ``cols`` (N, C*kH*kW, Ho*Wo), ``cols[n, (c, u, v), (i, j)] = x_pad[n, c, s*i + d*u, s*j + d*v]``,
+    built chunk by chunk by :func:`im2col_chunks` (the wide layout copied to the exact one)."""
+    xp = xp_of(x)
+    n_batch, channels = x.shape[:2]
+    k_h, k_w = kernel_size
+    cols = xp.empty((n_batch, channels * k_h * k_w) + tuple(out_size), dtype=x.dtype)
+    chunks = im2col_chunks(xp.ascontiguousarray(x), kernel_size, stride, padding, dilation,
+                           out_size)
+    layout = next(chunks)
+    for n0, n1, chunk in chunks:
+        layout.to_grid(xp, chunk, cols[n0:n1])
+    return cols.reshape(n_batch, channels * k_h * k_w, -1)

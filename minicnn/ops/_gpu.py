@@ -21,6 +21,8 @@ max_pool2d_forward / _backward              maxpool             pooling.MaxPool2
 channel_scale_forward / _backward           se                  channel_scale.ChannelScale
 conv2d_forward / _grad_input / _grad_weight im2col, depthwise   conv (_conv_im2col,
                                             (+ cuBLAS matmul)   _conv_depthwise)
+unfold_forward, fold_forward                im2col              fold (_conv_im2col.im2col,
+                                                                col2im)
 ==========================================  ==================  ===========================
 
 The kernels serve float32 and float64 (:func:`serves`); other dtypes (float16)
@@ -40,6 +42,7 @@ __all__ = [
     "channel_shuffle_forward", "channel_shuffle_backward", "batch_norm_forward",
     "batch_norm_backward", "max_pool2d_forward", "max_pool2d_backward", "channel_scale_forward",
     "channel_scale_backward", "conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight",
+    "unfold_forward", "fold_forward",
 ]
 
 #: Block sizes handed to the launchers; None keeps each launcher's default.
@@ -438,3 +441,23 @@ def conv2d_grad_weight(xp, x, grad_out, weight_shape, stride, padding, dilation,
         # (nb, G, Co/G, Ho*Wo) @ (nb, G, Ho*Wo, K) -> (nb, G, Co/G, K), summed over nb
         grad_w += xp.matmul(g, cols.transpose(0, 1, 3, 2)).sum(axis=0)
     return grad_w.reshape(tuple(weight_shape))  # (G, Co/G, K) = (Co, C/G, kH, kW)
+
+
+# ------------------------------------------------------------ unfold / fold
+def unfold_forward(xp, x, kernel_size, stride, padding, dilation, out_size):
+    """F.unfold: the column matrix (N, C*kH*kW, Ho*Wo) of the whole batch (``kernels/im2col.py``;
+    ``padding`` as for conv2d, ((top, bottom), (left, right)))."""
+    (x,) = _contiguous(xp, x)
+    return _columns(xp, kernel_module("im2col"), x, kernel_size, stride, padding, dilation,
+                    out_size)
+
+
+def fold_forward(xp, cols, image_size, kernel_size, stride, padding, dilation, out_size):
+    """F.fold: ``cols`` (N, C*kH*kW, Ho*Wo) summed back into images (N, C, *image_size) by
+    ``kernels/im2col.py``'s col2im (one thread per pixel, gathering its taps)."""
+    (cols,) = _contiguous(xp, cols)
+    channels = cols.shape[1] // (kernel_size[0] * kernel_size[1])
+    image = xp.empty((cols.shape[0], channels) + tuple(image_size), dtype=cols.dtype)
+    kernel_module("im2col").col2im(cols, image, kernel_size, stride, _top_left(padding), dilation,
+                                   out_size, **_options(xp, ELEMENTWISE_THREADS))
+    return image

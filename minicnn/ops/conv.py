@@ -264,6 +264,24 @@ def _drop_batch(output):
     return squeeze(output, 0)
 
 
+def sliding_blocks(op, shape, kernel_size, stride, pads, dilation, padding):
+    """``(H_out, W_out)``, the window positions along each axis of an image of ``shape``
+    (..., H, W): ``floor((H + p_top + p_bottom - d(k-1) - 1) / s) + 1``; ValueError when the
+    dilated kernel is larger than the padded image (``padding``: as given, for the message)."""
+    out_size = []
+    for axis, (size, k) in enumerate(zip(shape[-2:], kernel_size)):
+        padded = size + pads[axis][0] + pads[axis][1]
+        extent = dilation[axis] * (k - 1) + 1
+        if extent > padded:
+            raise ValueError(
+                f"{op}: kernel size {tuple(kernel_size)} with dilation {dilation} spans "
+                f"{extent} {'rows' if axis == 0 else 'columns'}, more than the padded input's "
+                f"{padded} (input shape {tuple(shape)}, padding {padding!r}); the kernel "
+                f"can't be larger than the padded input")
+        out_size.append((padded - extent) // stride[axis] + 1)
+    return tuple(out_size)
+
+
 # ----------------------------------------------------------------------------- public functions
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -311,17 +329,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     else:
         pad_h, pad_w = as_pair(padding, "padding", 0, op)
         pads = ((pad_h, pad_h), (pad_w, pad_w))
-    out_size = []
-    for axis, (size, k) in enumerate(zip(input.shape[-2:], (k_h, k_w))):
-        padded = size + pads[axis][0] + pads[axis][1]
-        extent = dilation[axis] * (k - 1) + 1
-        if extent > padded:
-            raise ValueError(
-                f"{op}: kernel size {(k_h, k_w)} with dilation {dilation} spans "
-                f"{extent} {'rows' if axis == 0 else 'columns'}, more than the padded input's "
-                f"{padded} (input shape {tuple(input.shape)}, padding {padding!r}); the kernel "
-                f"can't be larger than the padded input")
-        out_size.append((padded - extent) // stride[axis] + 1)
+    out_size = sliding_blocks(op, input.shape, (k_h, k_w), stride, pads, dilation, padding)
     unbatched = _unbatched(input)
     if unbatched:
         input = _batch_of_one(input)
