@@ -1,7 +1,14 @@
-"""Channel shuffle (ShuffleNet): mixes information between channel groups.
+"""Channel shuffle (ShuffleNet) and pixel shuffle (ESPCN): permutations that view an
+axis as a matrix and transpose it.
 
-GPU: float CuPy arrays are shuffled by minicnn's CUDA kernel (``kernels/shuffle.py``
-through ``_gpu.py``); other dtypes by the reshape-transpose below, on CuPy.
+Channel shuffle views the channels as (g, C/g) and transposes them: channels
+move between groups. Pixel shuffle views the channels as (C, r, r) and moves the
+two factors r next to H and W: channels move into space, (N, C r^2, H, W) ->
+(N, C, H r, W r); pixel unshuffle is its inverse (and its gradient).
+
+GPU: float CuPy arrays are channel-shuffled by minicnn's CUDA kernel
+(``kernels/shuffle.py`` through ``_gpu.py``); everything else is the
+reshape-transpose below, on CuPy.
 """
 import math
 
@@ -75,3 +82,91 @@ def channel_shuffle(input, groups):
         raise ValueError(f"{op}: groups={groups} must divide the number of channels "
                          f"C={channels} (input shape {tuple(input.shape)})")
     return ChannelShuffle.apply(input, groups=groups)
+
+
+def _pixel_shuffle(x, factor):
+    """``(*, C r^2, H, W) -> (*, C, r_i, r_j, H, W) -> (*, C, H, r_i, W, r_j) -> (*, C, H r, W r)``."""
+    *batch, channels, height, width = x.shape
+    lead = len(batch)
+    split = x.reshape(*batch, channels // factor**2, factor, factor, height, width)
+    moved = split.transpose(*range(lead), lead, lead + 3, lead + 1, lead + 4, lead + 2)
+    return moved.reshape(*batch, channels // factor**2, height * factor, width * factor)
+
+
+def _pixel_unshuffle(x, factor):
+    """``(*, C, H r, W r) -> (*, C, H, r_i, W, r_j) -> (*, C, r_i, r_j, H, W) -> (*, C r^2, H, W)``."""
+    *batch, channels, height, width = x.shape
+    lead = len(batch)
+    split = x.reshape(*batch, channels, height // factor, factor, width // factor, factor)
+    moved = split.transpose(*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3)
+    return moved.reshape(*batch, channels * factor**2, height // factor, width // factor)
+
+
+class PixelShuffle(Function):
+    """``y[..., c, h*r + i, w*r + j] = x[..., c*r^2 + i*r + j, h, w]`` (r = upscale_factor).
+
+    Shapes ``(*, C r^2, H, W) -> (*, C, H r, W r)``. A permutation: every input
+    lands in exactly one output, so ``dL/dx = pixel_unshuffle(dL/dy, r)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, factor):
+        ctx.factor = factor
+        return _pixel_shuffle(x, factor)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _pixel_unshuffle(grad_out, ctx.factor)
+
+
+class PixelUnshuffle(Function):
+    """``y[..., c*r^2 + i*r + j, h, w] = x[..., c, h*r + i, w*r + j]`` (r = downscale_factor).
+
+    Shapes ``(*, C, H r, W r) -> (*, C r^2, H, W)``, the inverse permutation of
+    :class:`PixelShuffle`: ``dL/dx = pixel_shuffle(dL/dy, r)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, factor):
+        ctx.factor = factor
+        return _pixel_unshuffle(x, factor)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return _pixel_shuffle(grad_out, ctx.factor)
+
+
+def _check_image(op, input, name, factor):
+    from ..tensor import Tensor
+
+    if not isinstance(input, Tensor):  # any dtype: a permutation computes nothing
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.ndim < 3:
+        raise ValueError(f"{op}: input must have at least 3 dimensions (*, C, H, W), "
+                         f"got shape {tuple(input.shape)}")
+    return as_int(factor, name, 1, op)
+
+
+def pixel_shuffle(input, upscale_factor):
+    """Channels to space: (*, C r^2, H, W) -> (*, C, H r, W r), r = ``upscale_factor``
+    (see :class:`PixelShuffle`)."""
+    op = "pixel_shuffle"
+    factor = _check_image(op, input, "upscale_factor", upscale_factor)
+    if input.shape[-3] % factor**2:
+        raise ValueError(f"{op}: the channel dimension (dim -3) must be divisible by "
+                         f"upscale_factor**2 = {factor**2}, got {input.shape[-3]} channels "
+                         f"(input shape {tuple(input.shape)})")
+    return PixelShuffle.apply(input, factor=factor)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """Space to channels: (*, C, H r, W r) -> (*, C r^2, H, W), r = ``downscale_factor``
+    (see :class:`PixelUnshuffle`)."""
+    op = "pixel_unshuffle"
+    factor = _check_image(op, input, "downscale_factor", downscale_factor)
+    height, width = input.shape[-2:]
+    if height % factor or width % factor:
+        raise ValueError(f"{op}: height and width (dims -2, -1) must be divisible by "
+                         f"downscale_factor={factor}, got {height} x {width} "
+                         f"(input shape {tuple(input.shape)})")
+    return PixelUnshuffle.apply(input, factor=factor)
