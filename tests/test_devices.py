@@ -43,7 +43,7 @@ CUDA_REASON = _cuda_reason()
 
 # Operators served by minicnn's CUDA kernels on a GPU: all their configurations run.
 KERNEL_OPS = {"hardswish", "hardsigmoid", "batch_norm", "channel_shuffle", "max_pool2d",
-              "channel_scale", "conv2d", "conv_transpose2d"}
+              "channel_scale", "conv2d", "conv_transpose2d", "unfold", "fold"}
 
 
 def _channel_scale_case():

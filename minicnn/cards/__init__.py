@@ -24,9 +24,9 @@ from ._plain import UnknownLatex, markdown_to_text, math_to_text
 from ._render import card_markdown, card_text, evaluation_text
 
 #: The card modules, in reading order (also the order of docs/ops/README.md).
-MODULES = ("convolution", "channel_shuffle", "batch_norm", "squeeze_excitation", "activations",
-           "pooling", "softmax_cross_entropy", "losses", "linear", "elementwise", "reduce",
-           "shape", "dropout")
+MODULES = ("convolution", "fold", "channel_shuffle", "resampling", "batch_norm",
+           "squeeze_excitation", "activations", "pooling", "softmax_cross_entropy", "losses",
+           "linear", "elementwise", "reduce", "shape", "dropout")
 
 
 def cards():

@@ -1,14 +1,11 @@
 """Card: convolution (conv2d, its depthwise/grouped/separable forms, conv_transpose2d)."""
-from ._common import IMAGE, NCHW, axis_symbols
+from ._common import IMAGE, NCHW, axis_symbols, window_positions
 from ._model import Card, CodeLink, Derived, OpSpec, Operand, Symbol, TestLink
 
 _GEOMETRY = (axis_symbols("k", "kernel size", None) + axis_symbols("s", "stride", 1)
              + axis_symbols("p", "zero padding", 0) + axis_symbols("d", "dilation", 1))
 _BIAS = Symbol("bias", "1 with a bias, 0 without", 1)
-_OUT_SIZE = (Derived("H_out", "floor((H + 2*p_h - d_h*(k_h - 1) - 1) / s_h) + 1", "output height"),
-             Derived("W_out", "floor((W + 2*p_w - d_w*(k_w - 1) - 1) / s_w) + 1", "output width"))
-_FITS = (("d_h*(k_h - 1) + 1 <= H + 2*p_h", "the dilated kernel must fit in the padded input"),
-         ("d_w*(k_w - 1) + 1 <= W + 2*p_w", "the dilated kernel must fit in the padded input"))
+_OUT_SIZE, _FITS = window_positions()
 _ARGS = "stride=(s_h, s_w), padding=(p_h, p_w), dilation=(d_h, d_w)"
 
 CONV2D = OpSpec(
@@ -143,7 +140,8 @@ Then each group is one matrix product,
 $Y_n^{(g)} = W^{(g)} \, \mathrm{cols}_n^{(g)}$ with $W^{(g)}$ of shape $(C_{out}/G, K)$
 and $\mathrm{cols}_n^{(g)}$ of shape $(K, H_{out} W_{out})$. minicnn's dense and
 grouped path is exactly this, chunked over the batch; see the
-[implementation ladder](../ladder.md).
+[implementation ladder](../ladder.md). The column matrix is `F.unfold(x)` and its
+adjoint, col2im, is `F.fold` ([unfold and fold](fold.md)).
 
 **Special cases.**
 

@@ -17,6 +17,10 @@ few images at a time.
 Backward, from the matrix form: ``dL/dW[g] = sum_n gy[n, g] @ cols[n, g]^T`` and
 ``dcols[n, g] = W[g]^T @ gy[n, g]``, then ``col2im`` adds every entry back to the input
 pixel it was copied from (the adjoint of the copy).
+
+minicnn exposes both halves with PyTorch's names: ``F.unfold`` is im2col and ``F.fold``
+is col2im (``docs/ops/fold.md``), so ``conv2d(x, w) == (w.view(C_out, -1) @ unfold(x))
+.view(N, C_out, H_out, W_out)``.
 """
 import numpy as np
 

@@ -14,6 +14,9 @@ module                   contents
 ``pooling``              MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
 ``dropout``              Dropout, Dropout2d
 ``shape``                Flatten, Unflatten, ChannelShuffle
+``resample``             Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
+                         PixelShuffle, PixelUnshuffle
+``fold``                 Unfold, Fold
 ``squeeze_excitation``   SqueezeExcitation (torchvision's naming)
 ``loss``                 CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,
                          HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss
@@ -28,12 +31,15 @@ from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftma
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dropout import Dropout, Dropout2d
+from .fold import Fold, Unfold
 from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter, RemovableHandle
 from .norm import BatchNorm2d
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
+from .resample import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
+                       UpsamplingNearest2d)
 from .shape import ChannelShuffle, Flatten, Unflatten
 from .squeeze_excitation import SqueezeExcitation
 from . import blocks, utils  # noqa: E402  (blocks build on the layers above)
@@ -45,4 +51,5 @@ __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequ
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils", "Dropout2d", "Unflatten",
            "Softplus", "Mish", "PReLU", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
-           "BCEWithLogitsLoss", "KLDivLoss"]
+           "BCEWithLogitsLoss", "KLDivLoss", "Upsample", "UpsamplingNearest2d",
+           "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]

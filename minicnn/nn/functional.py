@@ -9,6 +9,7 @@ from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.dropout import dropout, dropout2d
 from ..ops.elementwise import (abs, add, cast, clamp, clone, div, exp, log, maximum, minimum, mul,
                                neg, pow, sqrt, sub, where)
+from ..ops.fold import fold, unfold
 from ..ops.linalg import linear, matmul
 from ..ops.loss import binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss
 from ..ops.loss_probability import binary_cross_entropy, kl_div
@@ -19,9 +20,10 @@ from ..ops.one_hot import one_hot
 from ..ops.prelu import prelu
 from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from ..ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from ..ops.resample import interpolate
 from ..ops.shape import (cat, chunk, concat, flatten, index, pad, permute, reshape, split, squeeze,
                          stack, transpose, unsqueeze, unwrap_index, view)
-from ..ops.shuffle import channel_shuffle
+from ..ops.shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.softplus import mish, softplus
 
 clip = clamp

@@ -8,9 +8,11 @@ reduce            sum mean var std max min amax amin argmax argmin
 shape             reshape flatten permute transpose squeeze unsqueeze cat stack split chunk pad index
 linalg            matmul linear
 conv              conv2d conv_transpose2d
+fold              unfold fold (im2col and col2im)
 pooling           max_pool2d avg_pool2d adaptive_avg_pool2d adaptive_max_pool2d
 norm              batch_norm
-shuffle           channel_shuffle
+shuffle           channel_shuffle pixel_shuffle pixel_unshuffle
+resample          interpolate
 activation        relu relu6 leaky_relu elu sigmoid tanh hardsigmoid hardswish silu gelu softmax log_softmax
 softplus          softplus mish
 prelu             prelu (learned negative slope)

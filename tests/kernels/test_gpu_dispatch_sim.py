@@ -40,11 +40,12 @@ require_simulator()
 
 from minicnn import Tensor  # noqa: E402
 from minicnn.nn import functional as F  # noqa: E402
-from minicnn.ops import _gpu, activation, channel_scale, conv, norm, pooling, shuffle  # noqa: E402
+from minicnn.ops import (_gpu, activation, channel_scale, conv, fold, norm, pooling,  # noqa: E402
+                         shuffle)
 from tests.kernels.cases import pool_input  # noqa: E402
 from tests.kernels.checks import activation_inputs  # noqa: E402
 
-DISPATCHING_MODULES = (activation, norm, shuffle, pooling, channel_scale, conv)
+DISPATCHING_MODULES = (activation, norm, shuffle, pooling, channel_scale, conv, fold)
 CONV_CALLS = {"conv2d_forward", "conv2d_grad_input", "conv2d_grad_weight"}
 
 # Glue functions each case must call (the union must be all of them: see the last test).
@@ -57,6 +58,8 @@ CALLS = {
     "channel_scale": {"channel_scale_forward", "channel_scale_backward"},
     "conv2d": CONV_CALLS,
     "conv_transpose2d": CONV_CALLS,  # its forward is conv2d's input gradient, and so on
+    "unfold": {"unfold_forward", "fold_forward"},  # each one's backward is the other
+    "fold": {"unfold_forward", "fold_forward"},
 }
 
 
@@ -308,6 +311,30 @@ def test_conv_transpose2d(kernel_path, x_shape, w_shape, stride, padding, output
              lambda x, w, b: F.conv_transpose2d(x, w, b, stride, padding, output_padding, groups,
                                                 dilation),
              [x, w, b], [0, 1, 2], _tol(np.float32))
+
+
+# ------------------------------------------------------------ unfold / fold
+# (x shape, kernel, dilation, padding, stride): padded and strided with overlapping windows;
+# dilated, asymmetric geometry; 1x1 stride 1 (no im2col: x is its own column matrix).
+FOLD = [
+    ((2, 3, 5, 4), 3, 1, 1, 2),
+    ((1, 2, 6, 7), (2, 3), (2, 1), (0, 1), (1, 2)),
+    ((2, 3, 3, 3), 1, 1, 0, 1),
+]
+
+
+@pytest.mark.parametrize("x_shape, kernel, dilation, padding, stride", FOLD)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unfold_and_fold(kernel_path, x_shape, kernel, dilation, padding, stride, dtype):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    args = dict(kernel_size=kernel, dilation=dilation, padding=padding, stride=stride)
+    # unfold copies (exact); fold's kernel sums a pixel's entries in float64, NumPy in the dtype
+    _compare(kernel_path, "unfold", lambda t: F.unfold(t, **args), [x], [0], dict(rtol=0, atol=0),
+             grad_tol=_tol(dtype))
+    cols = rng.standard_normal(F.unfold(Tensor(x), **args).shape).astype(dtype)
+    _compare(kernel_path, "fold", lambda t: F.fold(t, x_shape[2:], **args), [cols], [0],
+             _tol(dtype), grad_tol=dict(rtol=0, atol=0))
 
 
 def test_the_cases_call_every_glue_function():
