@@ -26,5 +26,6 @@ from .nn.functional import max as max, min as min, std as std  # noqa: E402
 
 __version__ = "0.1.0"
 
-from . import data, models, optim  # noqa: E402
+from . import data, io, models, optim  # noqa: E402
+from .io import load_torch_state_dict  # noqa: E402
 from .summary import summary  # noqa: E402

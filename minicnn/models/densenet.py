@@ -32,6 +32,7 @@ from .. import nn
 from .._validation import as_int
 from ..nn import functional as F
 from ..nn.blocks.densenet import DenseBlock, Transition, _check_drop_rate
+from ._weights import accepts_weights
 
 __all__ = ["DenseNet", "densenet121", "MODELS"]
 
@@ -127,6 +128,7 @@ class DenseNet(nn.Module):
         return self.classifier(out)
 
 
+@accepts_weights
 def densenet121(num_classes=1000, **options):
     """DenseNet-121 (k = 32, blocks 6-12-24-16, 64 stem channels, bn_size 4).
 

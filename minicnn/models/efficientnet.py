@@ -37,6 +37,7 @@ from .._validation import as_int
 from ..nn import functional as F
 from ..nn.blocks.conv_norm_act import Conv2dNormActivation, make_divisible
 from ..nn.blocks.efficientnet import MBConv
+from ._weights import accepts_weights
 from .mobilenet import (_check_dropout, _check_positive, check_image_input,
                         init_mobile_weights, stem_and_strides)
 
@@ -167,6 +168,7 @@ class EfficientNet(nn.Module):
         return self.classifier(x)  # (N, num_classes)
 
 
+@accepts_weights
 def efficientnet_b0(num_classes=1000, *, width_mult=1.0, depth_mult=1.0, dropout=0.2,
                     **options):
     """EfficientNet-B0 (torchvision's ``efficientnet_b0``: 5,288,548 parameters at 1000

@@ -40,6 +40,7 @@ from .._validation import as_int
 from ..nn import functional as F
 from ..nn.blocks.conv_norm_act import Conv2dNormActivation, make_divisible
 from ..nn.blocks.mobilenet import InvertedResidual, InvertedResidualConfig, MobileNetV3Bottleneck
+from ._weights import accepts_weights
 
 __all__ = ["MobileNetV2", "MobileNetV3", "mobilenet_v2", "mobilenet_v3_small",
            "mobilenet_v3_large", "MODELS"]
@@ -322,6 +323,7 @@ def mobilenet_v3_config(arch, width_mult=1.0, reduced_tail=False, dilated=False)
     return setting, last_channel
 
 
+@accepts_weights
 def mobilenet_v2(num_classes=1000, **options):
     """MobileNetV2 (torchvision's ``mobilenet_v2``: 3,504,872 parameters at 1000 classes).
 
@@ -337,6 +339,7 @@ def _mobilenet_v3(arch, num_classes, width_mult=1.0, reduced_tail=False, dilated
     return MobileNetV3(setting, last_channel, num_classes=num_classes, **options)
 
 
+@accepts_weights
 def mobilenet_v3_small(num_classes=1000, **options):
     """MobileNetV3-Small (torchvision's ``mobilenet_v3_small``: 2,542,856 parameters).
 
@@ -345,6 +348,7 @@ def mobilenet_v3_small(num_classes=1000, **options):
     return _mobilenet_v3("mobilenet_v3_small", num_classes, **options)
 
 
+@accepts_weights
 def mobilenet_v3_large(num_classes=1000, **options):
     """MobileNetV3-Large (torchvision's ``mobilenet_v3_large``: 5,483,032 parameters).
 

@@ -26,6 +26,7 @@ Options shared by every constructor here (all keyword arguments):
 from .. import nn
 from .._validation import as_int
 from ..nn.blocks.resnet import BasicBlock, Bottleneck, PreActBasicBlock, PreActBottleneck
+from ._weights import accepts_weights
 
 __all__ = ["ResNet", "PreActResNet", "resnet18", "resnet34", "resnet50", "preact_resnet18",
            "preact_resnet50", "MODELS"]
@@ -201,6 +202,7 @@ class PreActResNet(nn.Module):
         return self.fc(x)
 
 
+@accepts_weights
 def resnet18(num_classes=1000, **options):
     """ResNet-18 (BasicBlock, 2-2-2-2): 11,689,512 parameters at 1000 classes, as torchvision's.
 
@@ -210,6 +212,7 @@ def resnet18(num_classes=1000, **options):
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, **options)
 
 
+@accepts_weights
 def resnet34(num_classes=1000, **options):
     """ResNet-34 (BasicBlock, 3-4-6-3): 21,797,672 parameters at 1000 classes, as torchvision's.
 
@@ -218,6 +221,7 @@ def resnet34(num_classes=1000, **options):
     return ResNet(BasicBlock, [3, 4, 6, 3], num_classes=num_classes, **options)
 
 
+@accepts_weights
 def resnet50(num_classes=1000, **options):
     """ResNet-50 (Bottleneck, 3-4-6-3): 25,557,032 parameters at 1000 classes, as torchvision's.
 
@@ -227,6 +231,7 @@ def resnet50(num_classes=1000, **options):
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes=num_classes, **options)
 
 
+@accepts_weights
 def preact_resnet18(num_classes=1000, **options):
     """Pre-activation ResNet-18 (PreActBasicBlock, 2-2-2-2), He et al. 2016.
 
@@ -235,6 +240,7 @@ def preact_resnet18(num_classes=1000, **options):
     return PreActResNet(PreActBasicBlock, [2, 2, 2, 2], num_classes=num_classes, **options)
 
 
+@accepts_weights
 def preact_resnet50(num_classes=1000, **options):
     """Pre-activation ResNet-50 (PreActBottleneck, 3-4-6-3), He et al. 2016.
 

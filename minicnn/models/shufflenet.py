@@ -32,6 +32,7 @@ or 4 with ``small_input``).
 from .. import nn
 from .._validation import as_int
 from ..nn.blocks.shufflenet import ShuffleV2Block
+from ._weights import accepts_weights
 from .mobilenet import check_image_input
 
 __all__ = ["ShuffleNetV2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "MODELS"]
@@ -112,6 +113,7 @@ class ShuffleNetV2(nn.Module):
         return self.fc(x)       # (N, num_classes)
 
 
+@accepts_weights
 def shufflenet_v2_x0_5(num_classes=1000, **options):
     """ShuffleNetV2 0.5x (torchvision's ``shufflenet_v2_x0_5``: 1,366,792 parameters).
 
@@ -119,6 +121,7 @@ def shufflenet_v2_x0_5(num_classes=1000, **options):
     return ShuffleNetV2([4, 8, 4], [24, 48, 96, 192, 1024], num_classes=num_classes, **options)
 
 
+@accepts_weights
 def shufflenet_v2_x1_0(num_classes=1000, **options):
     """ShuffleNetV2 1.0x (torchvision's ``shufflenet_v2_x1_0``: 2,278,604 parameters).
 
