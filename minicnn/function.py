@@ -34,6 +34,11 @@ from ._validation import is_floating
 from .backend import is_cupy_array
 
 
+#: ``callable(function, args, kwargs, result)`` called after every application while a
+#: forward is traced (by :func:`minicnn.onnx.export`), else None: one test per application.
+_tracer = None
+
+
 class Context:
     """What ``forward`` leaves for ``backward``: saved arrays and plain attributes."""
 
@@ -100,6 +105,8 @@ class Function:
         result = Tensor._wrap(out, requires_grad=record)
         if record:
             result._node = Node(cls, ctx, tensors)
+        if _tracer is not None:  # minicnn.onnx.export is recording this forward
+            _tracer(cls, args, kwargs, result)
         return result
 
 
