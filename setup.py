@@ -16,7 +16,10 @@ setup(
     package_dir={"minicnn._kernels": "kernels"},
     # The bundled digits (from scikit-learn, BSD-3-Clause; UCI optdigits, CC BY 4.0), so that
     # `minicnn train` works offline on a fresh install; attribution in DIGITS-LICENSE.txt.
-    package_data={"minicnn.data": ["digits.csv.gz", "DIGITS-LICENSE.txt"]},
+    # The ImageNet class names of `minicnn predict` (torchvision's list, BSD-3-Clause; see
+    # IMAGENET-CLASSES-LICENSE.txt).
+    package_data={"minicnn.data": ["digits.csv.gz", "DIGITS-LICENSE.txt", "imagenet_classes.txt",
+                                   "IMAGENET-CLASSES-LICENSE.txt"]},
     install_requires=[
         "numpy>=2.0",  # stacked, broadcast matmul is 25-57x slower on NumPy 1.x
         "numba>=0.60",

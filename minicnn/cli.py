@@ -14,6 +14,9 @@ Subcommands:
 * ``minicnn models``: the model zoo with parameter counts.
 * ``minicnn summary MODEL``: the per-layer table (output shapes, parameters,
   multiply-accumulates) of a model.
+* ``minicnn predict --model NAME --weights FILE IMAGE ...``: the top-5 ImageNet
+  classes of image files, with a weight file (.pth, .safetensors, .npz).
+* ``minicnn export CKPT OUT.onnx``: a trained checkpoint's model as an ONNX graph.
 """
 import argparse
 import json
@@ -301,6 +304,67 @@ def run_summary(args) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ predict / export
+def run_predict(args) -> int:
+    from .models import get_model
+    from .predict import format_predictions, predict
+
+    try:
+        model = get_model(args.model, weights=args.weights)
+        results = predict(model, args.images, topk=args.topk)
+    except (ImportError, FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"minicnn predict: {error}", file=sys.stderr)
+        return 2
+    for image, ranked in zip(args.images, results):
+        print(format_predictions(image, ranked))
+    return 0
+
+
+def _input_shape(text):
+    shape = tuple(int(v) for v in text.split(",")) if text else ()
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"--input-shape must be C,H,W with positive sizes, got {text!r}")
+    return shape
+
+
+def run_export(args) -> int:
+    import numpy as np
+
+    from .onnx import OnnxExportError, export
+    from .train import CheckpointError, load_checkpoint
+    from .train.checkpoint import check_state_dict_fits
+    from .train.models import build_model
+
+    try:
+        meta, state = load_checkpoint(args.checkpoint)
+        name, kwargs = meta["model"]["name"], dict(meta["model"]["kwargs"])
+        dataset = meta["config"]["dataset"]
+        if args.input_shape is not None:
+            shape = _input_shape(args.input_shape)
+        elif dataset in _DATASET_SHAPES:
+            shape = _DATASET_SHAPES[dataset]
+        else:
+            raise ValueError(f"the run's dataset {dataset!r} has no known image shape; give "
+                             f"--input-shape C,H,W")
+        model = build_model(name, kwargs)
+        check_state_dict_fits(model, state, args.checkpoint, f" ({name} {kwargs})")
+        model.load_state_dict(state)
+        export(model, np.zeros((1,) + shape, dtype=np.float32), args.output,
+               opset_version=args.opset, dynamic_batch=not args.static_batch)
+    except (ImportError, FileNotFoundError, ValueError, KeyError, CheckpointError,
+            OnnxExportError) as error:
+        print(f"minicnn export: {error}", file=sys.stderr)
+        return 2
+    norm = meta.get("normalization") or {}
+    print(f"wrote {args.output}: {name} ({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}), "
+          f"input 'input' of shape ({'batch' if not args.static_batch else 1}, "
+          f"{', '.join(map(str, shape))}), output 'output', ONNX opset {args.opset}")
+    if norm:
+        print(f"the graph takes normalised images, as in training: x / {norm['scale']:g}, then "
+              f"(x - mean) / std with mean {norm['mean']} and std {norm['std']}")
+    return 0
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="minicnn", description=__doc__.split("\n\n")[0])
@@ -349,6 +413,32 @@ def main(argv=None) -> int:
     summary.add_argument("--batch", type=int, default=1, help="batch size of the MAC count")
     summary.add_argument("--model-kw", action="append", default=None, metavar="KEY=VALUE")
 
+    predict = commands.add_parser(
+        "predict", help="top-5 ImageNet classes of image files",
+        description="Build MODEL with the weights in FILE (a torch.save .pth/.pt, a "
+                    ".safetensors or an .npz, e.g. torchvision's ImageNet weights), preprocess "
+                    "each image as torchvision does (resize 256, centre crop 224, normalise) "
+                    "and print its most probable classes. Reading images needs Pillow "
+                    "(pip install \"minicnn[images]\").")
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.add_argument("--model", required=True, metavar="NAME",
+                         help="a zoo model with 1000 ImageNet outputs (resnet50, ...)")
+    predict.add_argument("--weights", required=True, metavar="FILE")
+    predict.add_argument("--topk", type=int, default=5, help="classes shown per image (5)")
+
+    export = commands.add_parser(
+        "export", help="write a checkpoint's model as an ONNX graph",
+        description="Rebuild the model a checkpoint was saved from, load its weights and "
+                    "write its forward as an ONNX graph, checked by onnx.checker (needs the "
+                    "onnx package: pip install \"minicnn[onnx]\").")
+    export.add_argument("checkpoint", metavar="CKPT", help="a .npz checkpoint (best.npz, last.npz)")
+    export.add_argument("output", metavar="OUT.onnx")
+    export.add_argument("--input-shape", default=None, metavar="C,H,W",
+                        help="image shape (default: the run's dataset's)")
+    export.add_argument("--opset", type=int, default=17, help="ONNX opset version (17)")
+    export.add_argument("--static-batch", action="store_true",
+                        help="fix the batch size to 1 (default: any batch size)")
+
     from .explain import add_explain_parser, run_explain
 
     add_explain_parser(commands)
@@ -366,6 +456,10 @@ def main(argv=None) -> int:
         return run_models()
     if args.command == "summary":
         return run_summary(args)
+    if args.command == "predict":
+        return run_predict(args)
+    if args.command == "export":
+        return run_export(args)
     parser.print_help()
     return 2
 

@@ -16,6 +16,9 @@ RandomCrop(size, padding)  zero-pad by ``padding``, cut a ``size`` window at a
                            uniformly drawn offset (a random shift of up to
                            ``padding`` pixels)
 RandomHorizontalFlip(p)    mirror left-right with probability ``p``
+Resize(size)               antialiased bilinear resize (torchvision's: an int
+                           sets the shorter side, keeping the aspect ratio)
+CenterCrop(size)           the central ``size`` window
 Compose([t1, t2, ...])     apply in order
 =========================  ===================================================
 """
@@ -28,7 +31,8 @@ from .._validation import as_pair
 from ..backend import xp_of
 from ..random import default_generator
 
-__all__ = ["Compose", "ToFloat", "Normalize", "RandomCrop", "RandomHorizontalFlip"]
+__all__ = ["Compose", "ToFloat", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Resize",
+           "CenterCrop"]
 
 
 def _as_batch(x, op):
@@ -175,3 +179,91 @@ class RandomHorizontalFlip:
 
     def __repr__(self) -> str:
         return f"RandomHorizontalFlip(p={self.p})"
+
+
+def _resize_matrix(in_size: int, out_size: int):
+    """``R`` (out_size, in_size): one axis of the antialiased bilinear resize, ``y = R x``.
+
+    PIL's and PyTorch's ``antialias=True`` rule: output pixel ``i`` sits at
+    ``c_i = (i + 1/2) s`` in input coordinates (``s = in_size / out_size``) and
+    averages the input pixels with a triangle of half-width ``a = max(s, 1)``::
+
+        R[i, j] = t(j) / sum_j' t(j'),   t(j) = max(0, 1 - |j + 1/2 - c_i| / a)
+
+    Upsampling (``s < 1``, ``a = 1``) is plain bilinear interpolation with
+    ``align_corners=False``, the borders clamped; downsampling widens the
+    triangle so that every input pixel counts (no aliasing).
+    """
+    scale = in_size / out_size
+    support = max(scale, 1.0)
+    centres = (np.arange(out_size) + 0.5) * scale                    # (out,)
+    taps = np.arange(in_size) + 0.5                                   # (in,)
+    weights = np.maximum(0.0, 1.0 - np.abs(taps[None, :] - centres[:, None]) / support)
+    return weights / weights.sum(axis=1, keepdims=True)              # (out, in)
+
+
+class Resize:
+    """Antialiased bilinear resize, torchvision's ``Resize(size)`` (``antialias=True``).
+
+    ``size``: an int sets the shorter side to ``size`` and the longer to
+    ``int(size * long / short)`` (torchvision's rule); a pair ``(h, w)`` is the
+    output size. Each axis is one matrix product with :func:`_resize_matrix`:
+    ``y = R_h x R_w^T`` per plane. Integer images (uint8 pixels) come back in
+    their dtype, rounded half to even, as torchvision's float path rounds them.
+    """
+
+    def __init__(self, size):
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
+            if size < 1:
+                raise ValueError(f"Resize: size must be a positive int or a pair, got {size!r}")
+            self.size = int(size)
+        else:
+            self.size = as_pair(size, "size", 1, "Resize")
+
+    def output_size(self, height: int, width: int) -> tuple:
+        if isinstance(self.size, tuple):
+            return self.size
+        short, long = sorted((height, width))
+        scaled = (self.size, int(self.size * long / short))
+        return scaled if height <= width else scaled[::-1]
+
+    def __call__(self, x, rng=None):
+        batch, single = _as_batch(x, "Resize")
+        xp = xp_of(batch)
+        out_h, out_w = self.output_size(*batch.shape[2:])
+        # In float64 (the exact weights; torch's float32 kernel is off by ~1e-4 of the range),
+        # then back to the input's dtype.
+        rows = xp.asarray(_resize_matrix(batch.shape[2], out_h))
+        cols = xp.asarray(_resize_matrix(batch.shape[3], out_w))
+        out = rows @ batch.astype(np.float64) @ cols.T  # (out_h, H) @ (N, C, H, W) @ (W, out_w)
+        if np.issubdtype(batch.dtype, np.integer):
+            info = np.iinfo(batch.dtype)
+            out = xp.clip(xp.round(out), info.min, info.max)
+        out = out.astype(batch.dtype)
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"Resize(size={self.size})"
+
+
+class CenterCrop:
+    """The central ``size`` window (torchvision's CenterCrop; an offset ``(H - h) / 2`` is
+    rounded half to even, as torchvision's ``round``). An image smaller than ``size`` is an
+    error (torchvision pads it with zeros)."""
+
+    def __init__(self, size):
+        self.size = as_pair(size, "size", 1, "CenterCrop")
+
+    def __call__(self, x, rng=None):
+        batch, single = _as_batch(x, "CenterCrop")
+        height, width = batch.shape[2:]
+        size_h, size_w = self.size
+        if size_h > height or size_w > width:
+            raise ValueError(f"CenterCrop: size {self.size} is larger than the image "
+                             f"({height}, {width})")
+        top, left = int(round((height - size_h) / 2.0)), int(round((width - size_w) / 2.0))
+        out = batch[:, :, top:top + size_h, left:left + size_w]
+        return out[0] if single else out
+
+    def __repr__(self) -> str:
+        return f"CenterCrop(size={self.size})"

@@ -22,14 +22,14 @@ def accepts_weights(builder):
         if weights is not None and not isinstance(weights, (str, os.PathLike)):
             raise TypeError(f"{builder.__name__}: weights must be None or the path of a weight "
                             f"file, got {type(weights).__name__} {weights!r}")
+        if weights is not None and not os.path.isfile(weights):  # before the (slow) build
+            raise FileNotFoundError(f"{builder.__name__}: weights={weights!r} is not a file; "
+                                    f"weights is the path of a weight file (minicnn downloads "
+                                    f"nothing)")
         model = builder(*args, **kwargs)
         if weights is not None:
             from ..io.weights import load_weights
 
-            if not os.path.isfile(weights):
-                raise FileNotFoundError(f"{builder.__name__}: weights={weights!r} is not a file; "
-                                        f"weights is the path of a weight file (minicnn "
-                                        f"downloads nothing)")
             load_weights(model, weights)
         return model
 

@@ -1,5 +1,6 @@
 """The kernels ship with the installed package: a wheel built from this checkout holds every
-module of ``kernels/`` as ``minicnn/_kernels/`` (setup.py maps the folder there)."""
+module of ``kernels/`` as ``minicnn/_kernels/`` (setup.py maps the folder there), and the
+package's data files (the bundled digits, the ImageNet class names)."""
 import subprocess
 import sys
 import zipfile
@@ -19,3 +20,6 @@ def test_the_wheel_holds_every_kernel_module(tmp_path):
                if name.startswith("minicnn/_kernels/")}
     expected = {f"minicnn/_kernels/{path.name}" for path in (REPO_ROOT / "kernels").glob("*.py")}
     assert expected and expected <= shipped, sorted(expected - shipped)
+    data = {"minicnn/data/digits.csv.gz", "minicnn/data/DIGITS-LICENSE.txt",
+            "minicnn/data/imagenet_classes.txt", "minicnn/data/IMAGENET-CLASSES-LICENSE.txt"}
+    assert data <= set(zipfile.ZipFile(wheel).namelist())
