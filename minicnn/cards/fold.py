@@ -147,6 +147,8 @@ where $m > 0$.
         TestLink("tests/ops/test_fold.py::test_fold_of_unfold_multiplies_by_the_window_count",
                  "fold(unfold(x)) = m x"),
         TestLink("tests/ops/test_fold.py::test_unfold_and_fold_gradcheck", "both gradients"),
+        TestLink("tests/docs/test_cards.py::test_unfold_gradient_is_fold_and_fold_gradient_is_unfold",
+                 "the gradients derived above, against autograd"),
         TestLink("tests/ops/test_fold.py::test_unfold_and_fold_match_torch", "PyTorch parity"),
         TestLink("tests/docs/test_explain.py::test_every_example_agrees_with_the_engine",
                  "the shape formulas against the engine"),

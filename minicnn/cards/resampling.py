@@ -182,6 +182,8 @@ and likewise $\bar{x} = \mathrm{pixel\_shuffle}(\bar{y}, r)$ for `pixel_unshuffl
                  "the permutation, element by element"),
         TestLink("tests/ops/test_pixel_shuffle.py::test_pixel_unshuffle_inverts_pixel_shuffle",
                  "the inverse"),
+        TestLink("tests/docs/test_cards.py::test_pixel_shuffle_gradient_is_pixel_unshuffle",
+                 "pixel shuffle's gradient as derived above, against autograd"),
         TestLink("tests/ops/test_pixel_shuffle.py::test_pixel_shuffles_match_torch",
                  "PyTorch parity"),
         TestLink("tests/docs/test_explain.py::test_every_example_agrees_with_the_engine",

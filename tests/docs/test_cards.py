@@ -363,6 +363,27 @@ def test_channel_shuffle_gradient_is_a_shuffle_by_c_over_g():
     np.testing.assert_array_equal(x.grad, F.channel_shuffle(minicnn.tensor(ybar), 4).numpy())
 
 
+def test_pixel_shuffle_gradient_is_pixel_unshuffle():
+    rng = np.random.default_rng(3)
+    x = _leaf(rng.standard_normal((2, 8, 3, 2)))
+    ybar = _backward(F.pixel_shuffle(x, 2), rng)
+    # the card: xbar[n, c r^2 + a r + b, h, w] = ybar[n, c, h r + a, w r + b]
+    expected = ybar.reshape(2, 2, 3, 2, 2, 2).transpose(0, 1, 3, 5, 2, 4).reshape(2, 8, 3, 2)
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_unfold_gradient_is_fold_and_fold_gradient_is_unfold():
+    rng = np.random.default_rng(4)
+    args = dict(kernel_size=(2, 3), dilation=(1, 2), padding=1, stride=(2, 1))
+    x = _leaf(rng.standard_normal((2, 3, 5, 6)))
+    xbar = _backward(F.unfold(x, **args), rng)
+    np.testing.assert_allclose(x.grad, F.fold(minicnn.tensor(xbar), (5, 6), **args).numpy(),
+                               rtol=1e-15)
+    cols = _leaf(rng.standard_normal(xbar.shape))
+    ybar = _backward(F.fold(cols, (5, 6), **args), rng)
+    np.testing.assert_array_equal(cols.grad, F.unfold(minicnn.tensor(ybar), **args).numpy())
+
+
 def test_two_hard_sigmoids_differ_as_the_card_says():
     x = np.array([-3.0, -2.5, 0.0, 1.0, 2.5, 3.0])
     pytorch_style = F.hardsigmoid(minicnn.tensor(x)).numpy()
