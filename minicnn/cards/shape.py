@@ -50,6 +50,7 @@ slice a piece came from, the interior of a padded array, the positions an index 
 | operator | $y$ |
 | --- | --- |
 | `reshape`/`view`, `flatten`, `squeeze`, `unsqueeze` | the same elements in row-major order, another shape |
+| layer `nn.Unflatten(dim, sizes)` | `reshape` splitting axis `dim` into `sizes` (one may be $-1$): the inverse of `nn.Flatten` |
 | `permute` | $y_{i_0 \ldots i_{k-1}} = x_{j}$ with $j_{\pi_t} = i_t$; `transpose` swaps two axes |
 | `cat` | the inputs side by side along an axis; `stack` along a new axis |
 | `split`/`chunk` | slices along an axis |
@@ -73,11 +74,15 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 * **`pad` lists widths from the last axis backwards**: `(left, right, top, bottom)`, PyTorch's order.
 * **NCHW vs NHWC**: porting TensorFlow code means moving axis numbers, not just shapes; the
   `permute((0, 2, 3, 1))` above is the conversion.
+* `nn.Unflatten`'s sizes must multiply to the axis' length exactly (one $-1$ is inferred); a
+  mismatch is an error naming both, before anything is computed.
 * `view` is `reshape` here (minicnn has no strided views that could fail to be contiguous).
 """,
     ops=OPS,
     code=(CodeLink("minicnn/ops/shape.py", ("Reshape", "Permute", "Cat", "Stack", "Index", "Pad"),
-                   "The Functions; split/chunk are slices (Index)."),),
+                   "The Functions; split/chunk are slices (Index)."),
+          CodeLink("minicnn/nn/shape.py", ("Flatten", "Unflatten"),
+                   "The layers: Flatten and its inverse Unflatten, both reshapes."),),
     tests=(
         TestLink("tests/ops/test_shape.py::test_reshape_and_view", "reshape"),
         TestLink("tests/ops/test_shape.py::test_permute", "permute"),
@@ -85,6 +90,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
         TestLink("tests/ops/test_shape.py::test_pad_ordering_is_last_dim_first", "pad's width order"),
         TestLink("tests/ops/test_shape.py::test_integer_array_index_accumulates_repeats", "scatter-add"),
         TestLink("tests/ops/test_shape.py::test_indexing_gradcheck_and_torch", "indexing gradients"),
+        TestLink("tests/nn/test_layers_activation_loss.py::test_unflatten_matches_torch_and_checks_sizes",
+                 "nn.Unflatten against PyTorch, and its size check"),
         TestLink("tests/docs/test_explain.py::test_every_example_agrees_with_the_engine",
                  "the output shapes against the engine"),
     ),
