@@ -60,6 +60,15 @@ def test_zero_vectors_and_the_eps_clamp_match_torch():
                            [x], atol=ATOL, rtol=RTOL)
 
 
+@pytest.mark.parametrize("p", P_VALUES)
+def test_zero_entries_match_torch_for_every_p(p):
+    """Entries exactly 0: |v|^(p-1) is infinite there for p < 1, and sign(0) = 0 for p = 1;
+    both engines give those entries no share of the norm's gradient."""
+    x = np.array([[0.0, -3.0, 1.0], [0.0, 0.0, 2.0], [0.0, 0.0, 0.0]], np.float32)
+    compare_with_torch(lambda t: F.normalize(t, p=p), lambda t: TF.normalize(t, p=p), [x],
+                       atol=ATOL, rtol=RTOL)
+
+
 def test_inf_norm_shares_the_gradient_among_tied_maxima_as_torch():
     x = np.array([[3.0, -3.0, 1.0], [2.0, 2.0, 2.0]], np.float32)
     compare_with_torch(lambda t: F.normalize(t, p=float("inf")),
