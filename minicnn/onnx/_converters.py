@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from ..ops import activation, channel_scale, conv, elementwise, linalg, norm, pooling, reduce, \
-    shape, shuffle
+from ..ops import activation, channel_scale, conv, elementwise, linalg, norm, pooling, prelu, \
+    reduce, shape, shuffle, softplus
 from ._graph import OnnxExportError
 
 
@@ -96,6 +96,33 @@ def _hardsigmoid(g, function, args, kwargs, result):
     _expect(function, kwargs, ())
     # PyTorch's relu6(x + 3) / 6 is ONNX's max(0, min(1, alpha x + beta)) with 1/6 and 1/2.
     return g.node("HardSigmoid", [g.name(args[0])], alpha=1.0 / 6.0, beta=0.5)
+
+
+def _softplus(g, function, args, kwargs, result):
+    _expect(function, kwargs, ("beta", "threshold"))
+    x, dtype = g.name(args[0]), _dtype(result)
+    beta, threshold = float(kwargs["beta"]), float(kwargs["threshold"])
+    # Softplus(beta x) / beta, and x itself where beta x > threshold (PyTorch's switch)
+    scaled = g.node("Mul", [x, g.scalar(beta, dtype)])
+    smooth = g.node("Div", [g.node("Softplus", [scaled]), g.scalar(beta, dtype)])
+    linear = g.node("Greater", [scaled, g.scalar(threshold, dtype)])
+    return g.node("Where", [linear, x, smooth])
+
+
+def _mish(g, function, args, kwargs, result):
+    _expect(function, kwargs, ())
+    x = g.name(args[0])  # x tanh(softplus(x)); ONNX's Mish op needs opset 18, this any
+    return g.node("Mul", [x, g.node("Tanh", [g.node("Softplus", [x])])])
+
+
+def _prelu(g, function, args, kwargs, result):
+    _expect(function, kwargs, ())
+    x, weight = args
+    # PRelu broadcasts the slope from the right: (C,) must become (C, 1, ..., 1) for dim 1.
+    per_channel = weight.size > 1 and x.ndim >= 2
+    slope_shape = (weight.size,) + (1,) * (x.ndim - 2) if per_channel else (1,)
+    slope = g.node("Reshape", [g.name(weight), g.ints(slope_shape)])
+    return g.node("PRelu", [g.name(x), slope])
 
 
 def _softmax(op_type):
@@ -339,6 +366,7 @@ CONVERTERS = {
     activation.ReLU6: _relu6, activation.LeakyReLU: _leaky_relu, activation.ELU: _elu,
     activation.SiLU: _silu, activation.GELU: _gelu, activation.Hardsigmoid: _hardsigmoid,
     activation.Softmax: _softmax("Softmax"), activation.LogSoftmax: _softmax("LogSoftmax"),
+    softplus.Softplus: _softplus, softplus.Mish: _mish, prelu.PReLU: _prelu,
     elementwise.Clamp: _clamp, elementwise.Where: _where, elementwise.Cast: _cast,
     channel_scale.ChannelScale: _channel_scale,
     conv.Conv2d: _conv, norm.BatchNorm: _batch_norm, linalg.Linear: _linear,
