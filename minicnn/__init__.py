@@ -12,6 +12,7 @@ import os
 # kernel), so it is set here, before any; a value the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from ._device import device
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .function import Function
 from .random import get_rng_state, manual_seed, set_rng_state
@@ -26,6 +27,6 @@ from .nn.functional import max as max, min as min, std as std  # noqa: E402
 
 __version__ = "0.1.0"
 
-from . import data, io, models, optim  # noqa: E402
+from . import data, io, models, optim, utils  # noqa: E402
 from .io import load_torch_state_dict  # noqa: E402
 from .summary import summary  # noqa: E402

@@ -40,7 +40,7 @@ def _format_error(value: float) -> str:
 
 def run_check(ops, seed: int, use_torch: bool, out=None, device: str = "cpu") -> int:
     from .checks import all_cases, run_case
-    from .device import cuda_unavailable_reason, parse_device
+    from ._device import cuda_unavailable_reason, parse_device
 
     out = out or sys.stdout
     try:
@@ -190,7 +190,7 @@ _TRAIN_OPTIONS = ("model", "dataset", "data_dir", "epochs", "batch_size", "optim
 
 
 def run_train(args, argv) -> int:
-    from .device import DeviceUnavailableError
+    from ._device import DeviceUnavailableError
     from .train import CheckpointError, NonFiniteLossError, RunFolderError, TrainConfig, Trainer
 
     given = {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
@@ -221,7 +221,7 @@ def run_train(args, argv) -> int:
 
 # ------------------------------------------------------------------ evaluate
 def run_evaluate(args) -> int:
-    from .device import DeviceUnavailableError
+    from ._device import DeviceUnavailableError
     from .train import CheckpointError, evaluate_checkpoint
 
     try:

@@ -1,5 +1,5 @@
 """``minicnn.cuda``: is a GPU usable, how many, wait for it (as ``torch.cuda``)."""
-from .device import DeviceUnavailableError, cuda_unavailable_reason, is_available
+from ._device import DeviceUnavailableError, cuda_unavailable_reason, is_available
 
 
 def device_count() -> int:

@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from . import autograd
+from ._device import device
 from .backend import is_cupy_array, xp_of
 from ._validation import is_floating
 
@@ -18,6 +19,7 @@ float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("
 int8, int32, int64, uint8 = np.dtype("int8"), np.dtype("int32"), np.dtype("int64"), np.dtype("uint8")
 bool_ = np.dtype("bool")
 _default_dtype = float32
+_CPU = device("cpu")
 
 
 def get_default_dtype():
@@ -186,10 +188,11 @@ class Tensor:
         return int(self.data.size)
 
     @property
-    def device(self) -> str:
+    def device(self) -> "device":
+        """A :class:`minicnn.device` (it equals its text form too: ``t.device == 'cpu'``)."""
         if is_cupy_array(self.data):
-            return f"cuda:{self.data.device.id}"
-        return "cpu"
+            return device("cuda", self.data.device.id)
+        return _CPU
 
     @property
     def T(self) -> "Tensor":
@@ -255,7 +258,7 @@ class Tensor:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)`` or the
         keywords ``device=``/``dtype=``, as PyTorch: moves between devices and casts, both
         differentiably; returns ``self`` when nothing changes."""
-        from .device import parse_to_args, to_device
+        from ._device import parse_to_args, to_device
 
         device, dtype = parse_to_args(args, kwargs)
         out = self if device is None else to_device(self, device)
@@ -283,7 +286,10 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None) -> "Tensor":
-        return self.to("cuda" if device is None else f"cuda:{device}")
+        """On the GPU ``device`` (an index, ``'cuda:N'`` or a device; None: GPU 0)."""
+        if device is None:
+            device = "cuda"
+        return self.to(f"cuda:{device}" if isinstance(device, (int, np.integer)) else device)
 
     def clone(self) -> "Tensor":
         return _F.clone(self)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..backend import is_cupy_array, xp_of
-from ..device import parse_to_args
+from .._device import parse_to_args
 from ..tensor import Tensor, _as_array, float32, float64, get_default_dtype
 
 __all__ = ["Parameter", "Module", "RemovableHandle"]
@@ -142,7 +142,7 @@ def _host_array(value, key: str):
 
 
 def _parse_to_args(args, kwargs):
-    """``Module.to``'s arguments (see :func:`minicnn.device.parse_to_args`); floating dtypes only."""
+    """``Module.to``'s arguments (see :func:`minicnn._device.parse_to_args`); floating dtypes only."""
     device, dtype = parse_to_args(args, kwargs)
     if dtype is not None and dtype not in (float32, float64):
         raise TypeError(f"Module.to only accepts floating point dtypes (float32, float64), "
@@ -151,15 +151,15 @@ def _parse_to_args(args, kwargs):
 
 
 def _move_array(array, device: str):
-    """``array`` on ``device`` (see :mod:`minicnn.device`)."""
-    from ..device import to_device
+    """``array`` on ``device`` (see :mod:`minicnn._device`)."""
+    from .._device import to_device
 
     return to_device(Tensor._wrap(array), device).data
 
 
 def _check_device_usable(device: str) -> None:
     """Raise before anything moves, so a failed ``to('cuda')`` leaves the module as it was."""
-    from ..device import DeviceUnavailableError, cuda_unavailable_reason, parse_device
+    from .._device import DeviceUnavailableError, cuda_unavailable_reason, parse_device
 
     kind, _ = parse_device(device)
     if kind == "cuda":
@@ -626,7 +626,7 @@ class Module:
     def to(self, *args, **kwargs) -> "Module":
         """``to(dtype)`` casts floating parameters and buffers (integer buffers such as
         ``num_batches_tracked`` keep their dtype); ``to('cpu')`` is a no-op for a module
-        on the CPU; ``to('cuda')`` moves every array with :mod:`minicnn.device` (the GPU
+        on the CPU; ``to('cuda')`` moves every array with :mod:`minicnn._device` (the GPU
         backend, issue 4) and raises ``DeviceUnavailableError`` saying why when no GPU is
         usable. The Tensor objects are kept. Returns self."""
         device, dtype = _parse_to_args(args, kwargs)

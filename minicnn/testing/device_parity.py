@@ -42,7 +42,7 @@ def compare_devices(fn, inputs, device="cuda", *, atol=1e-5, rtol=1e-4, grad_inp
     Raises AssertionError listing every mismatch when ``check``; returns a
     :class:`~minicnn.testing.ParityReport`.
     """
-    from ..device import parse_device
+    from .._device import parse_device
 
     kind, index = parse_device(device)
     expected = "cpu" if kind == "cpu" else f"cuda:{index}"

@@ -45,7 +45,7 @@ import numpy as np
 
 from .. import __version__, get_rng_state, manual_seed, no_grad, set_rng_state
 from ..data import DataLoader, get_dataset
-from ..device import DeviceUnavailableError, cuda_unavailable_reason
+from .._device import DeviceUnavailableError, cuda_unavailable_reason
 from ..tensor import Tensor
 from ..data import transforms as T
 from ..nn import functional as F

@@ -495,7 +495,7 @@ def test_to_dtype_device_float_double():
     assert m.to(dtype=minicnn.float64).heads.aux.weight.dtype == np.float64
     data = m.heads.aux.weight.data
     assert m.to("cpu") is m and m.heads.aux.weight.data is data  # no-op on the CPU
-    from minicnn import device
+    from minicnn import _device as device
 
     if not device.is_available():  # on a machine without a usable GPU: a clear error, nothing moved
         with pytest.raises(device.DeviceUnavailableError, match=r"Module.to\('cuda'\)"):

@@ -254,7 +254,7 @@ def test_the_default_run_reaches_97_percent_on_digits(tmp_path):
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(tmp_path):
-    from minicnn.device import DeviceUnavailableError, is_available
+    from minicnn._device import DeviceUnavailableError, is_available
 
     if is_available():
         pytest.skip("a GPU is usable here")
