@@ -29,4 +29,5 @@ __version__ = "0.1.0"
 
 from . import data, io, models, optim, utils  # noqa: E402
 from .io import load_torch_state_dict  # noqa: E402
+from .serialization import load, save  # noqa: E402
 from .summary import summary  # noqa: E402

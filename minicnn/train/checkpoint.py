@@ -33,7 +33,7 @@ import numpy as np
 from ..backend import is_cupy_array
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "pack", "unpack",
-           "FORMAT", "VERSION", "check_state_dict_fits"]
+           "read_archive", "write_archive", "FORMAT", "VERSION", "check_state_dict_fits"]
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 1
@@ -45,12 +45,30 @@ class CheckpointError(ValueError):
 
 
 # ------------------------------------------------------------------ JSON packing
+#: The tags of the JSON objects that stand for something JSON has not (an array, a tuple ...).
+_TAGS = ("__array__", "__tensor__", "__tuple__", "__counter__", "__items__")
+
+
 def pack(value, path: str, arrays: dict):
-    """``value`` as JSON-ready data; arrays are moved into ``arrays`` under keys from ``path``."""
+    """``value`` as JSON-ready data; arrays are moved into ``arrays`` under keys from ``path``.
+
+    A Tensor is stored as its array plus ``requires_grad`` (and whether it is a
+    Parameter), on the CPU.
+    """
+    from ..tensor import Tensor
+
+    if isinstance(value, Tensor):
+        from ..nn import Parameter
+
+        return {"__tensor__": pack(value.numpy(), path, arrays)["__array__"],
+                "requires_grad": value.requires_grad, "parameter": isinstance(value, Parameter)}
     if isinstance(value, np.ndarray) or is_cupy_array(value):
         key = path
         if key in arrays or key == _META:
             raise ValueError(f"checkpoint: two arrays would be stored as {key!r}")
+        if value.dtype.kind not in "biufc":  # np.save would need pickle for these
+            raise TypeError(f"cannot store the array at {path!r}: dtype {value.dtype} is not a "
+                            f"boolean or numeric dtype")
         arrays[key] = value.get() if is_cupy_array(value) else np.asarray(value)
         return {"__array__": key}
     if isinstance(value, np.generic):
@@ -58,7 +76,7 @@ def pack(value, path: str, arrays: dict):
     if isinstance(value, Counter):
         return {"__counter__": [[pack(k, f"{path}/key", arrays), n] for k, n in value.items()]}
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value) and "__array__" not in value:
+        if all(isinstance(k, str) for k in value) and not any(tag in value for tag in _TAGS):
             return {k: pack(v, f"{path}/{k}", arrays) for k, v in value.items()}
         return {"__items__": [[pack(k, f"{path}/key{i}", arrays), pack(v, f"{path}/{k}", arrays)]
                               for i, (k, v) in enumerate(value.items())]}
@@ -68,7 +86,8 @@ def pack(value, path: str, arrays: dict):
         return [pack(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"checkpoint: cannot store a {type(value).__name__} at {path!r}")
+    raise TypeError(f"cannot store a {type(value).__name__} at {path!r} (only dicts, lists, "
+                    f"tuples, tensors, arrays, numbers, strings, bools and None)")
 
 
 def unpack(value, arrays: dict, source="checkpoint"):
@@ -77,11 +96,9 @@ def unpack(value, arrays: dict, source="checkpoint"):
         return [unpack(v, arrays, source) for v in value]
     if isinstance(value, dict):
         if set(value) == {"__array__"}:
-            key = value["__array__"]
-            if key not in arrays:
-                raise CheckpointError(f"{source}: truncated or corrupt checkpoint: the array "
-                                      f"{key!r} it refers to is missing")
-            return arrays[key]
+            return _stored_array(value["__array__"], arrays, source)
+        if set(value) == {"__tensor__", "requires_grad", "parameter"}:
+            return _stored_tensor(value, arrays, source)
         if set(value) == {"__tuple__"}:
             return tuple(unpack(v, arrays, source) for v in value["__tuple__"])
         if set(value) == {"__counter__"}:
@@ -91,6 +108,23 @@ def unpack(value, arrays: dict, source="checkpoint"):
                     for k, v in value["__items__"]}
         return {k: unpack(v, arrays, source) for k, v in value.items()}
     return value
+
+
+def _stored_array(key, arrays, source):
+    if key not in arrays:
+        raise CheckpointError(f"{source}: truncated or corrupt file: the array {key!r} it "
+                              f"refers to is missing")
+    return arrays[key]
+
+
+def _stored_tensor(entry, arrays, source):
+    from ..nn import Parameter
+    from ..tensor import Tensor
+
+    array = _stored_array(entry["__tensor__"], arrays, source)
+    if entry["parameter"]:
+        return Parameter(array, requires_grad=bool(entry["requires_grad"]))
+    return Tensor._wrap(array, requires_grad=bool(entry["requires_grad"]))
 
 
 # ------------------------------------------------------------------ files
@@ -130,8 +164,7 @@ def save_checkpoint(path, meta: dict, model_state: dict) -> None:
     packed = pack(document, "meta", arrays)
     for key, value in model_state.items():
         arrays["model/" + key] = value.get() if is_cupy_array(value) else np.asarray(value)
-    text = json.dumps(packed)
-    atomic_write(path, lambda stream: np.savez(stream, **{_META: np.array(text)}, **arrays))
+    write_archive(path, packed, arrays)
 
 
 def load_checkpoint(path) -> tuple:
@@ -143,17 +176,34 @@ def load_checkpoint(path) -> tuple:
     newer format version.
     """
     path = os.fspath(path)
+    document, arrays = read_archive(path, FORMAT, VERSION, "checkpoint")
+    meta = unpack(document, arrays, path)
+    model_state = {key[len("model/"):]: value for key, value in arrays.items()
+                   if key.startswith("model/")}
+    return meta, model_state
+
+
+def write_archive(path, document: dict, arrays: dict) -> None:
+    """``document`` (JSON-ready, see :func:`pack`) and ``arrays`` as one ``.npz``, atomically."""
+    text = json.dumps(document)
+    atomic_write(path, lambda stream: np.savez(stream, **{_META: np.array(text)}, **arrays))
+
+
+def read_archive(path: str, format: str, version: int, kind: str) -> tuple:
+    """``(document, arrays)`` from an archive written by :func:`write_archive`, whose
+    document says ``format`` and ``version``; ``kind`` names the file in the errors
+    (``"checkpoint"``: "not a minicnn checkpoint")."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise FileNotFoundError(f"{kind} not found: {path}")
     if not zipfile.is_zipfile(path):  # no end-of-archive record: truncated, or another format
-        raise CheckpointError(f"{path}: not a minicnn checkpoint, or a truncated one (it is not "
+        raise CheckpointError(f"{path}: not a minicnn {kind}, or a truncated one (it is not "
                               f"a complete .npz/zip archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)
             if _META not in names:
                 raise CheckpointError(
-                    f"{path}: an .npz archive but not a minicnn checkpoint (it has no {_META} "
+                    f"{path}: an .npz archive but not a minicnn {kind} (it has no {_META} "
                     f"entry; its arrays are {', '.join(names[:8]) or 'none'}"
                     f"{' ...' if len(names) > 8 else ''})")
             arrays = {name: archive[name] for name in names}
@@ -162,28 +212,25 @@ def load_checkpoint(path) -> tuple:
     except ValueError as error:
         if "allow_pickle" in str(error) or "pickle" in str(error).lower():
             raise CheckpointError(f"{path}: the file holds pickled Python objects; minicnn "
-                                  f"checkpoints never do, and loading them could run code, "
+                                  f"{kind}s never do, and loading them could run code, "
                                   f"so it is refused") from error
-        raise CheckpointError(f"{path}: not a minicnn checkpoint (not a readable .npz "
+        raise CheckpointError(f"{path}: not a minicnn {kind} (not a readable .npz "
                               f"archive: {error})") from error
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as error:
-        raise CheckpointError(f"{path}: not a minicnn checkpoint, or a truncated one (not a "
+        raise CheckpointError(f"{path}: not a minicnn {kind}, or a truncated one (not a "
                               f"readable .npz archive: {type(error).__name__}: {error})") from error
     try:
         document = json.loads(str(arrays.pop(_META)))
     except (json.JSONDecodeError, TypeError) as error:
-        raise CheckpointError(f"{path}: corrupt checkpoint: its {_META} entry is not JSON "
+        raise CheckpointError(f"{path}: corrupt {kind}: its {_META} entry is not JSON "
                               f"({error})") from error
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a minicnn checkpoint (its {_META} entry does not say "
-                              f"format {FORMAT!r})")
-    if document.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {document.get('version')!r}; "
-                              f"this minicnn reads version {VERSION}")
-    meta = unpack(document, arrays, path)
-    model_state = {key[len("model/"):]: value for key, value in arrays.items()
-                   if key.startswith("model/")}
-    return meta, model_state
+    if not isinstance(document, dict) or document.get("format") != format:
+        raise CheckpointError(f"{path}: not a minicnn {kind} (its {_META} entry does not say "
+                              f"format {format!r})")
+    if document.get("version") != version:
+        raise CheckpointError(f"{path}: {kind} format version {document.get('version')!r}; "
+                              f"this minicnn reads version {version}")
+    return document, arrays
 
 
 def check_state_dict_fits(model, state: dict, source: str, described: str = "") -> None:
