@@ -14,6 +14,16 @@ context and its inputs) on its output. ``backward`` then
    ``retain_graph``, releases each node: its saved arrays and its references
    to its inputs, so a second backward through it raises a RuntimeError.
 
+A node's inputs are the nodes that produced them (a leaf: the tensor
+itself), as in PyTorch, so an in-place operation that gives a tensor a new
+node leaves the graph recorded before it intact. Every tensor carries a
+version counter (shared with the tensors that share its memory) that each
+in-place operation increments; a node remembers the versions of the arrays it
+saved, and backward refuses to run when one changed since: the gradient would
+be silently wrong. Hooks (``Tensor.register_hook``) see, and may replace, a
+tensor's gradient before it is used. :func:`grad` runs the same pass but
+returns the gradients of chosen inputs instead of storing them.
+
 Every gradient handed between nodes has its tensor's shape and dtype (checked:
 a float32 input never silently receives a float64 gradient).
 """
@@ -102,29 +112,153 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
-def _topological_order(root):
-    """Tensors reachable from ``root`` through recorded nodes, inputs before outputs.
+def _vertex(tensor):
+    """Where a tensor's gradient goes in the graph: the node that produced it, or the
+    tensor itself for a leaf."""
+    return tensor._node if tensor._node is not None else tensor
 
-    Iterative depth-first post-order: a tensor is emitted only after every
-    tensor it was computed from.
+
+def _edges(vertex):
+    """A vertex's inputs (Nodes, leaf Tensors or None); a leaf has none."""
+    return vertex.inputs if isinstance(vertex, _function.Node) else ()
+
+
+def _topological_order(roots):
+    """Vertices reachable from ``roots`` through recorded nodes, inputs before outputs.
+
+    Iterative depth-first post-order: a vertex is emitted only after every
+    vertex it was computed from.
     """
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in reversed(roots)]
     while stack:
-        tensor, expanded = stack.pop()
+        vertex, expanded = stack.pop()
         if expanded:
-            order.append(tensor)
+            order.append(vertex)
             continue
-        if id(tensor) in visited:
+        if id(vertex) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if node is not None:
-            for parent in node.inputs:
-                if parent is not None and parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+        visited.add(id(vertex))
+        stack.append((vertex, True))
+        for parent in _edges(vertex):
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
     return order
+
+
+def _check_usable(order):
+    """Before anything changes: no node on the way was released, and no array a node
+    saved for its backward was changed in place since (its tensor's version moved)."""
+    for vertex in order:
+        if not isinstance(vertex, _function.Node):
+            continue
+        if vertex.released:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time (its saved "
+                "arrays were freed by the first backward); pass retain_graph=True to the "
+                "first backward if you need to call it twice"
+            )
+        for position, counter, version in vertex.saved_versions:
+            if counter.value != version:
+                which = "its output" if position is None else f"its input {position}"
+                raise RuntimeError(
+                    f"backward: one of the arrays {vertex.name} saved for its gradient has been "
+                    f"modified by an in-place operation ({counter.last_op}): {which} is at "
+                    f"version {counter.value}, expected version {version} (when it was saved). "
+                    f"Its gradient would be wrong: use the out-of-place operation, or apply "
+                    f"the in-place one to a .clone()"
+                )
+
+
+def _run_hooks(hooks, grad):
+    """``grad`` after each hook (``hook(grad_tensor)`` may return a replacement)."""
+    if not hooks:
+        return grad
+    from .tensor import Tensor
+
+    for hook in list(hooks.values()):
+        result = hook(Tensor._wrap(grad))
+        if result is None:
+            continue
+        replacement = result.data if isinstance(result, Tensor) else _as_array(result)
+        if replacement.shape != grad.shape or replacement.dtype != grad.dtype:
+            raise RuntimeError(
+                f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
+                f"{replacement.shape} and dtype {replacement.dtype.name}, expected shape "
+                f"{grad.shape} and dtype {grad.dtype.name}"
+            )
+        grad = replacement
+    return grad
+
+
+def _accumulate(tensor, grad):
+    # A copy: grad may be shared with other nodes or be the caller's array.
+    tensor.grad = grad.copy() if tensor.grad is None else _as_array(tensor.grad + grad)
+
+
+def _run_backward(roots, root_grads, retain_graph, targets=None):
+    """The backward engine (``Tensor.backward`` and :func:`grad` both run it).
+
+    ``roots`` are tensors, ``root_grads`` one gradient array each. With
+    ``targets=None`` the leaves' ``.grad`` (and retained tensors') accumulate;
+    with ``targets`` (vertices) nothing is stored: only the nodes that lead to a
+    target run, and ``{id(target): gradient}`` comes back. Every gradient
+    handed between nodes is checked to have its vertex's shape and dtype.
+    """
+    order = _topological_order([_vertex(root) for root in roots])
+    _check_usable(order)
+    needed = None
+    if targets is not None:
+        wanted = {id(target) for target in targets}
+        needed = set()
+        for vertex in order:  # inputs first: a vertex is needed if it leads to a target
+            if id(vertex) in wanted or any(p is not None and id(p) in needed
+                                           for p in _edges(vertex)):
+                needed.add(id(vertex))
+    grads, captured = {}, {}
+    for root, grad in zip(roots, root_grads):
+        key = id(_vertex(root))
+        grads[key] = grad if key not in grads else grads[key] + grad
+    for vertex in reversed(order):
+        grad = grads.pop(id(vertex), None)
+        if grad is None or (needed is not None and id(vertex) not in needed):
+            continue
+        grad = _as_array(grad)
+        is_node = isinstance(vertex, _function.Node)
+        grad = _run_hooks(vertex.hooks if is_node else vertex._hooks, grad)
+        if targets is not None:
+            if id(vertex) in wanted:
+                captured[id(vertex)] = grad
+        elif not is_node:
+            if vertex.requires_grad:
+                _accumulate(vertex, grad)
+        elif vertex.retained is not None and vertex.retained() is not None:
+            _accumulate(vertex.retained(), grad)
+        if not is_node:
+            continue
+        input_grads = vertex.function.backward(vertex.ctx, grad)
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        if len(input_grads) != len(vertex.inputs):
+            raise RuntimeError(
+                f"{vertex.function.__name__}.backward returned {len(input_grads)} gradients "
+                f"for {len(vertex.inputs)} inputs"
+            )
+        for parent, parent_grad in zip(vertex.inputs, input_grads):
+            if parent is None or parent_grad is None:
+                continue
+            parent_grad = _as_array(parent_grad)
+            if parent_grad.shape != parent.shape or parent_grad.dtype != parent.dtype:
+                raise RuntimeError(
+                    f"{vertex.function.__name__}.backward returned a gradient of shape "
+                    f"{parent_grad.shape} and dtype {parent_grad.dtype.name} for an input of "
+                    f"shape {parent.shape} and dtype {parent.dtype.name}; they must match"
+                )
+            previous = grads.get(id(parent))
+            grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+        if not retain_graph:
+            vertex.release()
+    return captured
 
 
 def backward(root, grad_output=None, retain_graph: bool = False) -> None:
@@ -134,54 +268,66 @@ def backward(root, grad_output=None, retain_graph: bool = False) -> None:
             "backward: the tensor does not require grad and has no grad_fn "
             "(no input of the computation had requires_grad=True, or it ran under no_grad)"
         )
-    grad_output = _initial_gradient(root, grad_output)
+    _run_backward([root], [_initial_gradient(root, grad_output)], retain_graph)
 
-    order = _topological_order(root)
-    # Check before touching anything that no node on the way was released.
-    for tensor in order:
-        if tensor._node is not None and tensor._node.released:
-            raise RuntimeError(
-                "backward: trying to backward through the graph a second time (its saved "
-                "arrays were freed by the first backward); pass retain_graph=True to the "
-                "first backward if you need to call it twice"
-            )
 
-    grads = {id(root): grad_output}
-    for tensor in reversed(order):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
-        grad = _as_array(grad)
-        node = tensor._node
-        if node is None or tensor._retains_grad:
-            # A copy: grad may be shared with other nodes or be the caller's array.
-            tensor.grad = grad.copy() if tensor.grad is None else _as_array(tensor.grad + grad)
-        if node is None:
-            continue
-        input_grads = node.function.backward(node.ctx, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(node.inputs):
-            raise RuntimeError(
-                f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
-                f"for {len(node.inputs)} inputs"
-            )
-        for parent, parent_grad in zip(node.inputs, input_grads):
-            if parent is None or not parent.requires_grad or parent_grad is None:
-                continue
-            parent_grad = _as_array(parent_grad)
-            if parent_grad.shape != parent.shape or parent_grad.dtype != parent.dtype:
-                raise RuntimeError(
-                    f"{node.function.__name__}.backward returned a gradient of shape "
-                    f"{parent_grad.shape} and dtype {parent_grad.dtype.name} for an input of "
-                    f"shape {parent.shape} and dtype {parent.dtype.name}; they must match"
-                )
-            previous = grads.get(id(parent))
-            grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
-        if not retain_graph:
-            node.release()
-    # grads may still hold entries for tensors whose nodes fed nothing; drop them.
-    grads.clear()
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False, *, materialize_grads=False):
+    """``d(outputs)/d(inputs)`` as a tuple of Tensors, one per input (``torch.autograd.grad``).
+
+    ``outputs`` and ``inputs`` are a Tensor or a sequence of them;
+    ``grad_outputs`` the gradient of each output (None: ones, allowed for
+    one-element outputs only). Computes ``sum_k grad_outputs[k] . d outputs[k]
+    / d input`` for each input by the same backward pass as
+    :meth:`Tensor.backward`, but stores nothing in any ``.grad``. Only first
+    order: ``create_graph=True`` raises. The graph is freed unless
+    ``retain_graph``. An input that no output depends on raises, unless
+    ``allow_unused`` (it then gets None, or zeros with ``materialize_grads``).
+    """
+    from .tensor import Tensor
+
+    if create_graph:
+        raise NotImplementedError("grad: create_graph=True (higher-order gradients) is not "
+                                  "supported; minicnn's backward works on arrays, first order")
+    outputs = _tensor_sequence(outputs, "outputs")
+    inputs = _tensor_sequence(inputs, "inputs")
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    grad_outputs = list(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for position, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: inputs[{position}] does not require grad")
+    for position, tensor in enumerate(outputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(f"grad: outputs[{position}] does not require grad and has no "
+                               f"grad_fn")
+    root_grads = [_initial_gradient(out, g) for out, g in zip(outputs, grad_outputs)]
+    targets = [_vertex(tensor) for tensor in inputs]
+    captured = _run_backward(outputs, root_grads, bool(retain_graph), targets)
+    results = []
+    for position, (tensor, target) in enumerate(zip(inputs, targets)):
+        found = captured.get(id(target))
+        if found is None:
+            if not allow_unused and not materialize_grads:
+                raise RuntimeError(f"grad: inputs[{position}] was not used to compute the "
+                                   f"outputs; pass allow_unused=True to get None for it")
+            results.append(Tensor._wrap(xp_of(tensor.data).zeros_like(tensor.data))
+                           if materialize_grads else None)
+        else:
+            results.append(Tensor._wrap(found.copy()))
+    return tuple(results)
+
+
+def _tensor_sequence(value, name):
+    from .tensor import Tensor
+
+    items = [value] if isinstance(value, Tensor) else list(value)
+    if not items or not all(isinstance(t, Tensor) for t in items):
+        raise TypeError(f"grad: {name} must be a Tensor or a non-empty sequence of Tensors, "
+                        f"got {value!r}")
+    return items
 
 
 def _as_array(value):
@@ -238,5 +384,9 @@ def unbroadcast(grad, shape):
     return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
-__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "backward",
+__all__ = ["no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "backward", "grad",
            "unbroadcast"]
+
+
+# function.py imports this module (grad mode), so its Node is looked up at call time.
+from . import function as _function  # noqa: E402

@@ -52,27 +52,62 @@ class Context:
 
 
 class Node:
-    """A recorded application of a Function: the graph edge to its inputs."""
+    """A recorded application of a Function: the graph edges to its inputs.
 
-    __slots__ = ("function", "ctx", "inputs", "released")
+    ``inputs`` holds, per positional argument, the vertex its gradient goes to:
+    the Node that produced that input, the input itself when it is a leaf that
+    requires grad, or None. ``shape``/``dtype`` are the output's (every
+    gradient arriving here must have them). ``saved_versions`` lists, for each
+    saved array that is a tensor's memory, ``(input position or None for the
+    output, version counter, version when saved)``: backward checks them.
+    ``hooks`` and ``retained`` serve ``register_hook``/``retain_grad`` on the
+    output tensor.
+    """
 
-    def __init__(self, function, ctx, inputs):
+    __slots__ = ("function", "ctx", "inputs", "released", "shape", "dtype", "saved_versions",
+                 "hooks", "retained")
+
+    def __init__(self, function, ctx, inputs, output, saved_versions=()):
         self.function = function
         self.ctx = ctx
-        self.inputs = inputs  # one Tensor or None per positional argument
+        self.inputs = inputs
         self.released = False
+        self.shape, self.dtype = output.shape, output.dtype
+        self.saved_versions = saved_versions
+        self.hooks = None  # {handle id: hook}, created by the first register_hook
+        self.retained = None  # weakref to the tensor that called retain_grad
 
     def release(self):
         """Free the saved arrays (and anything else forward left on ctx) and the
-        references to the inputs, so the activations can be freed while the
-        output is still alive (a ``loss`` kept for logging)."""
+        edges to the inputs, so the activations can be freed while the output is
+        still alive (a ``loss`` kept for logging)."""
         self.ctx.__dict__.clear()
         self.inputs = ()
+        self.saved_versions = ()
         self.released = True
 
     @property
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
+
+
+class VersionCounter:
+    """How many in-place operations changed a tensor's memory (shared by the tensors that
+    share that memory: views and ``detach()``), and the last one's name."""
+
+    __slots__ = ("value", "last_op", "shared")
+
+    def __init__(self):
+        self.value = 0
+        self.last_op = None
+        self.shared = False  # does more than one tensor use this memory?
+
+
+def storage(array):
+    """The object that owns ``array``'s memory (NumPy and CuPy keep it as ``.base``)."""
+    while getattr(array, "base", None) is not None:
+        array = array.base
+    return array
 
 
 class Function:
@@ -103,11 +138,44 @@ class Function:
             out = np.asarray(out)
         record = record and is_floating(out.dtype)
         result = Tensor._wrap(out, requires_grad=record)
+        storages = [storage(t.data) if t is not None else None for t in tensors]
+        _share_version_of_a_view(result, tensors, storages)
         if record:
-            result._node = Node(cls, ctx, tensors)
+            edges = tuple((t._node or t) if needs else None for t, needs in zip(tensors, needs_grad))
+            result._node = Node(cls, ctx, edges, out,
+                                _saved_versions(ctx.saved_arrays, tensors, storages, result))
         if _tracer is not None:  # minicnn.onnx.export is recording this forward
             _tracer(cls, args, kwargs, result)
         return result
+
+
+def _share_version_of_a_view(result, tensors, storages):
+    """An output in an input's memory (a reshape or slice view) shares its version counter."""
+    own = storage(result.data)
+    for tensor, memory in zip(tensors, storages):
+        if memory is own:
+            counter = tensor._counter()
+            counter.shared = True
+            result._version_counter = counter
+            return
+
+
+def _saved_versions(saved_arrays, tensors, storages, result):
+    """``(position, counter, version)`` for each saved array in an input's or the output's
+    memory (position None: the output); other saved arrays are private to the node."""
+    records = []
+    owners = list(zip(range(len(tensors)), tensors, storages)) + [
+        (None, result, storage(result.data))]
+    for array in saved_arrays:
+        if array is None or isinstance(array, (int, float)):
+            continue
+        memory = storage(array)
+        for position, tensor, owner in owners:
+            if tensor is not None and owner is memory:
+                counter = tensor._counter()
+                records.append((position, counter, counter.value))
+                break
+    return tuple(records)
 
 
 def _check_float_dtypes_agree(cls, args):

@@ -7,6 +7,7 @@ Functions in :mod:`minicnn.ops`; the Python operators and methods here only
 dispatch to them.
 """
 import numbers
+import weakref
 
 import numpy as np
 
@@ -87,6 +88,9 @@ class Tensor:
 
     # Make ``ndarray + Tensor`` call Tensor.__radd__ instead of NumPy's loop.
     __array_priority__ = 1000
+    # Made on first use (most tensors never need them): see _counter() and register_hook().
+    _version_counter = None
+    _hooks = None
 
     def __init__(self, data, dtype=None, requires_grad=False):
         array = _as_array(data, dtype)
@@ -139,10 +143,65 @@ class Tensor:
         return self._node
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on this intermediate tensor during backward."""
+        """Keep ``.grad`` on this intermediate tensor during backward (a leaf always keeps it)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad: the tensor does not require grad")
         self._retains_grad = True
+        if self._node is not None:
+            self._node.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad and self._node is not None
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient each time backward computes it.
+
+        The hook may return a Tensor of the same shape and dtype to use instead.
+        On a leaf it runs before the gradient is added to ``.grad``; on an
+        intermediate tensor before the gradient flows on. Returns a handle whose
+        ``remove()`` unregisters the hook.
+        """
+        from .nn.module import RemovableHandle
+
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {hook!r}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does "
+                               "not require grad")
+        hooks = self._hook_table()
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def _hook_table(self) -> dict:
+        """The hooks of this tensor's gradient: on the tensor for a leaf, else on its node."""
+        if self._node is None:
+            if self._hooks is None:
+                self._hooks = {}
+            return self._hooks
+        if self._node.hooks is None:
+            self._node.hooks = {}
+        return self._node.hooks
+
+    # ------------------------------------------------------------ versions
+    def _counter(self):
+        """This tensor's version counter (shared with the tensors that share its memory)."""
+        if self._version_counter is None:
+            from .function import VersionCounter
+
+            self._version_counter = VersionCounter()
+        return self._version_counter
+
+    @property
+    def _version(self) -> int:
+        """How many in-place operations changed this tensor's memory (as PyTorch's)."""
+        return 0 if self._version_counter is None else self._version_counter.value
+
+    def _bump_version(self, op: str) -> None:
+        counter = self._counter()
+        counter.value += 1
+        counter.last_op = op
 
     def backward(self, gradient=None, retain_graph: bool = False, *, grad=None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -158,8 +217,11 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph=retain_graph)
 
     def detach(self) -> "Tensor":
-        """The same data (shared), cut from the graph."""
-        return Tensor._wrap(self.data)
+        """The same data (shared, and so the same version counter), cut from the graph."""
+        out = Tensor._wrap(self.data)
+        out._version_counter = self._counter()
+        out._version_counter.shared = True
+        return out
 
     def zero_grad_(self) -> None:
         self.grad = None
@@ -335,6 +397,7 @@ class Tensor:
                                "grad would corrupt the graph; do it under no_grad() or on .data")
         index = _F.unwrap_index(index)
         self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._bump_version("__setitem__")
 
     # ------------------------------------------------------------ methods
     def sum(self, dim=None, keepdim=False): return _F.sum(self, dim, keepdim)
@@ -378,6 +441,26 @@ class Tensor:
     def unsqueeze(self, dim): return _F.unsqueeze(self, dim)
     def split(self, split_size_or_sections, dim=0): return _F.split(self, split_size_or_sections, dim)
     def chunk(self, chunks, dim=0): return _F.chunk(self, chunks, dim)
+
+    # In-place methods (see minicnn._inplace: version counters, what is refused).
+    def add_(self, other, *, alpha=1):
+        return in_place(self, "add_", lambda old: _F.add(old, scaled(other, alpha, "add_")))
+
+    def sub_(self, other, *, alpha=1):
+        return in_place(self, "sub_", lambda old: _F.sub(old, scaled(other, alpha, "sub_")))
+
+    def mul_(self, other): return in_place(self, "mul_", lambda old: _F.mul(old, other))
+    def div_(self, other): return in_place(self, "div_", lambda old: _F.div(old, other))
+
+    def clamp_(self, min=None, max=None):
+        return in_place(self, "clamp_", lambda old: _F.clamp(old, min, max))
+
+    clip_ = clamp_
+    def fill_(self, value): return in_place(self, "fill_", lambda old: filled(old, value, "fill_"))
+    def zero_(self): return in_place(self, "zero_", lambda old: filled(old, 0, "zero_"))
+
+    def copy_(self, src, non_blocking=False):
+        return in_place(self, "copy_", lambda old: copied(old, src, "copy_"))
 
     def relu(self): return _F.relu(self)
     def sigmoid(self): return _F.sigmoid(self)
@@ -525,3 +608,4 @@ def randn_like(t: Tensor, dtype=None, requires_grad=False, device=None) -> Tenso
 
 # The functional API, bound after Tensor exists (it imports Tensor itself).
 from .nn import functional as _F  # noqa: E402
+from ._inplace import copied, filled, in_place, scaled  # noqa: E402
