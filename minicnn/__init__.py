@@ -20,9 +20,11 @@ from .tensor import (Tensor, arange, bool_, empty, float16, float32, float64, fr
                      get_default_dtype, int8, int32, int64, ones, ones_like, rand, randn,
                      randn_like, set_default_dtype, tensor, uint8, zeros, zeros_like)
 from . import cuda, nn  # noqa: E402  (after Tensor: nn.functional is bound into tensor.py)
-from .nn.functional import (abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten, log,
-                            matmul, maximum, mean, minimum, permute, reshape, split, sqrt, squeeze,
-                            stack, sum, transpose, unsqueeze, var, where)
+from .nn.functional import (abs, amax, amin, argmax, argmin, cat, chunk, clamp, exp, flatten,
+                            gather, index_select, log, masked_fill, matmul, maximum, mean, minimum,
+                            norm, permute, reshape, sort, split, sqrt, squeeze, stack, sum, topk,
+                            transpose, unsqueeze, var, where)
+from .ops.compare import all, any, eq, ge, gt, le, lt, ne  # noqa: E402
 from .nn.functional import max as max, min as min, std as std  # noqa: E402
 
 __version__ = "0.1.0"

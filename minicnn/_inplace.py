@@ -29,8 +29,8 @@ import numbers
 import numpy as np
 
 from . import autograd
-from ._validation import is_floating
 from .backend import xp_of
+from .ops.select import fill_value
 
 
 def in_place(tensor, op: str, compute):
@@ -80,26 +80,12 @@ def scaled(other, alpha, op):
 
 def filled(old, value, op):
     """``old``'s shape and dtype filled with ``value`` (a number or a 0-d tensor, whose
-    gradient is the sum of the output's); ``old`` gets a zero gradient."""
+    gradient is the sum of the output's): ``masked_fill`` with a mask that holds everywhere,
+    so ``old`` gets a zero gradient."""
     from .nn import functional as F
-    from .tensor import Tensor
 
-    if isinstance(value, Tensor):
-        if value.ndim != 0:
-            raise RuntimeError(f"{op}: value must be a number or a 0-d tensor, got a tensor of "
-                               f"shape {value.shape}")
-        if value.dtype != old.dtype:
-            if not is_floating(old.dtype) and is_floating(value.dtype):
-                raise TypeError(f"{op}: a {value.dtype.name} value can't fill a "
-                                f"{old.dtype.name} tensor")
-            value = F.cast(value, old.dtype)
-    elif isinstance(value, (numbers.Number, np.number, np.bool_)):
-        value = Tensor._wrap(xp_of(old.data).asarray(value, dtype=old.dtype))
-    else:
-        raise TypeError(f"{op}: value must be a number or a 0-d tensor, got "
-                        f"{type(value).__name__}")
     everywhere = xp_of(old.data).ones(old.shape, dtype=bool)
-    return F.where(everywhere, value, old)
+    return F.where(everywhere, fill_value(value, old, op), old)
 
 
 def copied(old, src, op):

@@ -331,6 +331,10 @@ class Tensor:
             return self
         return _F.cast(self, dtype)
 
+    def type_as(self, other) -> "Tensor":
+        """This tensor with ``other``'s dtype (itself when it already has it)."""
+        return self.type(other.dtype)
+
     def float(self) -> "Tensor":
         return self.type(float32)
 
@@ -377,16 +381,26 @@ class Tensor:
     def __abs__(self): return _F.abs(self)
 
     # Comparisons give boolean tensors and carry no gradient, as in PyTorch.
-    def _compare(self, other, ufunc):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(ufunc(self.data, other))
+    def _compare(self, other, function):
+        if not isinstance(other, (Tensor, np.ndarray, numbers.Real, np.bool_)) \
+                and not is_cupy_array(other):
+            return NotImplemented  # x == None is False, as for any object
+        return function(self, other)
 
-    def __eq__(self, other): return self._compare(other, xp_of(self.data).equal)
-    def __ne__(self, other): return self._compare(other, xp_of(self.data).not_equal)
-    def __lt__(self, other): return self._compare(other, xp_of(self.data).less)
-    def __le__(self, other): return self._compare(other, xp_of(self.data).less_equal)
-    def __gt__(self, other): return self._compare(other, xp_of(self.data).greater)
-    def __ge__(self, other): return self._compare(other, xp_of(self.data).greater_equal)
+    def __eq__(self, other): return self._compare(other, _compare_ops.eq)
+    def __ne__(self, other): return self._compare(other, _compare_ops.ne)
+    def __lt__(self, other): return self._compare(other, _compare_ops.lt)
+    def __le__(self, other): return self._compare(other, _compare_ops.le)
+    def __gt__(self, other): return self._compare(other, _compare_ops.gt)
+    def __ge__(self, other): return self._compare(other, _compare_ops.ge)
+    def eq(self, other): return _compare_ops.eq(self, other)
+    def ne(self, other): return _compare_ops.ne(self, other)
+    def lt(self, other): return _compare_ops.lt(self, other)
+    def le(self, other): return _compare_ops.le(self, other)
+    def gt(self, other): return _compare_ops.gt(self, other)
+    def ge(self, other): return _compare_ops.ge(self, other)
+    def all(self, dim=None, keepdim=False): return _compare_ops.all(self, dim, keepdim)
+    def any(self, dim=None, keepdim=False): return _compare_ops.any(self, dim, keepdim)
 
     def __getitem__(self, index):
         return _F.index(self, index)
@@ -433,6 +447,25 @@ class Tensor:
 
     def reshape(self, *shape): return _F.reshape(self, _shape_args(shape))
     def view(self, *shape): return _F.reshape(self, _shape_args(shape))
+    def view_as(self, other): return _F.reshape(self, other.shape)
+    def reshape_as(self, other): return _F.reshape(self, other.shape)
+    def expand(self, *sizes): return _F.expand(self, *sizes)
+    def expand_as(self, other): return _F.expand(self, other.shape)
+    def repeat(self, *repeats): return _F.repeat(self, *repeats)
+    def gather(self, dim, index): return _F.gather(self, dim, index)
+    def index_select(self, dim, index): return _F.index_select(self, dim, index)
+    def masked_fill(self, mask, value): return _F.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return in_place(self, "masked_fill_", lambda old: _F.masked_fill(old, mask, value))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True): return _F.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _F.sort(self, dim, descending, stable)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return _F.norm(self, p, dim, keepdim, dtype)
     def flatten(self, start_dim=0, end_dim=-1): return _F.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return _F.transpose(self, dim0, dim1)
     def t(self): return _F.transpose(self, 0, 1) if self.ndim == 2 else self
@@ -609,3 +642,4 @@ def randn_like(t: Tensor, dtype=None, requires_grad=False, device=None) -> Tenso
 # The functional API, bound after Tensor exists (it imports Tensor itself).
 from .nn import functional as _F  # noqa: E402
 from ._inplace import copied, filled, in_place, scaled  # noqa: E402
+from .ops import compare as _compare_ops  # noqa: E402

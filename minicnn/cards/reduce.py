@@ -15,6 +15,7 @@ OPS = (
     _reduction("mean", "mean", "F.mean(x, dim=1)"),
     _reduction("var", "variance (correction 1 by default)", "F.var(x, dim=1)"),
     _reduction("std", "standard deviation", "F.std(x, dim=1)"),
+    _reduction("norm", "vector p-norm (p=2 by default)", "F.norm(x, dim=1)"),
     _reduction("amax", "maximum (ties share the gradient)", "F.amax(x, dim=1)"),
     _reduction("amin", "minimum (ties share the gradient)", "F.amin(x, dim=1)"),
     _reduction("max", "maximum and its index (the gradient goes to the index)", "F.max(x, dim=1).values"),
@@ -25,7 +26,7 @@ OPS = (
 
 CARD = Card(
     key="reduce",
-    title="Reductions: sum, mean, var/std, max/min, argmax/argmin",
+    title="Reductions: sum, mean, var/std, norm, max/min, argmax/argmin",
     summary=r"""
 A reduction collapses the axes $D$ of its input into one number per remaining
 position. Its backward does the opposite of its forward: it broadcasts the upstream
@@ -44,6 +45,8 @@ gradient back over the reduced axes, weighted by how much each input element cou
     forward=r"""
 $$\mathrm{sum}_D\, x, \qquad \mathrm{mean} = \frac{1}{n} \sum_D x, \qquad \mathrm{var} = \frac{1}{n - c} \sum_D (x - \mathrm{mean})^2, \qquad \mathrm{std} = \sqrt{\mathrm{var}}$$
 
+$$\mathrm{norm}_p = \Big(\sum_D \lvert x \rvert^p\Big)^{1/p} \quad (p > 0;\ p = \infty: \max_D \lvert x \rvert,\ p = 0: \text{the count of non-zeros})$$
+
 `amax`/`amin` take the extreme value over $D$ (several axes allowed); `max(x, dim)` /
 `min(x, dim)` return `(values, indices)` along one axis; `argmax`/`argmin` the first index
 of the extremum. The output has shape $S$ without $D$ (`keepdim=True`: with size 1 there).
@@ -56,6 +59,11 @@ of the extremum. The output has shape $S$ without $D$ (`keepdim=True`: with size
   the second term from $m$'s dependence on $x_j$. Step 3, centred values sum to zero, so it vanishes:
   $\bar{x} = \mathrm{bcast}(\bar{y}) \cdot \frac{2 (x - m)}{n - c}$.
 * **std**: chain rule through the square root: $\bar{x} = \mathrm{bcast}\big(\bar{y} / (2\,\mathrm{std})\big) \cdot \frac{2(x - m)}{n - c}$.
+* **norm**: Step 1, $\partial \lvert x_j \rvert^p / \partial x_j = p\, \mathrm{sign}(x_j) \lvert x_j \rvert^{p-1}$.
+  Step 2, the chain rule through the power $1/p$: $\frac{\partial y}{\partial x_j} = \frac{1}{p} y^{1-p} \cdot p\, \mathrm{sign}(x_j) \lvert x_j \rvert^{p-1}$,
+  so $\bar{x} = \mathrm{bcast}(\bar{y}) \cdot \mathrm{sign}(x) \lvert x \rvert^{p-1} / \mathrm{bcast}(y)^{p-1}$
+  ($p = 2$: $\bar{y}\, x / y$; $p = 1$: $\bar{y}\, \mathrm{sign}(x)$). Where $y = 0$ this is $0/0$: the gradient is taken
+  as 0 there, the subgradient PyTorch uses. $p = \infty$ is `amax` of $\lvert x \rvert$ (ties share).
 * **amax/amin** and full `max()`/`min()`: $\bar{x} = \mathrm{bcast}(\bar{y}) \cdot \frac{[x = y]}{\#\{x = y\}}$,
   tied extrema share the gradient evenly.
 * **max/min along a dim**: the whole gradient goes to the returned index (the first extremum).
@@ -72,13 +80,15 @@ of the extremum. The output has shape $S$ without $D$ (`keepdim=True`: with size
   `max(x, dim)` gives it all to one index; both are PyTorch's.
 """,
     ops=OPS,
-    code=(CodeLink("minicnn/ops/reduce.py", ("Sum", "Mean", "Var", "AMax", "MaxAlongDim", "_expand"),
+    code=(CodeLink("minicnn/ops/reduce.py", ("Sum", "Mean", "Var", "Norm", "AMax", "MaxAlongDim",
+                                             "_expand"),
                    "The Functions and their broadcasting backward."),),
     tests=(
         TestLink("tests/ops/test_reduce.py::test_sum_mean_gradcheck_and_torch", "sum and mean"),
         TestLink("tests/ops/test_reduce.py::test_var_matches_the_textbook_formula", "the variance formula"),
         TestLink("tests/ops/test_reduce.py::test_var_std_gradcheck_and_torch", "var and std gradients"),
         TestLink("tests/ops/test_reduce.py::test_ties_match_torch", "the tie rules"),
+        TestLink("tests/ops/test_expand_repeat_norm.py::test_norm", "norm"),
         TestLink("tests/ops/test_reduce.py::test_max_with_dim_returns_values_and_indices", "max along a dim"),
         TestLink("tests/docs/test_explain.py::test_every_example_agrees_with_the_engine",
                  "the output shapes against the engine"),

@@ -18,6 +18,10 @@ OPS = (
     _op("transpose", "swap two axes (here H and W)", ("N", "C", "W", "H"), "F.transpose(x, 2, 3)"),
     _op("squeeze", "drop a size-1 axis", ("N", "C", "H", "W"), "F.squeeze(F.unsqueeze(x, 1), 1)"),
     _op("unsqueeze", "insert a size-1 axis", ("N", "1", "C", "H", "W"), "F.unsqueeze(x, 1)"),
+    _op("expand", "broadcast to a larger shape without copying (here a new leading axis of 2)",
+        ("2", "N", "C", "H", "W"), "F.expand(x, (2, N, C, H, W))"),
+    _op("repeat", "tile the input (here twice along dim 1)", ("N", "2 * C", "H", "W"),
+        "F.repeat(x, (1, 2, 1, 1))"),
     _op("cat", "concatenate along an existing axis (here two inputs on dim 1)", ("N", "2 * C", "H", "W"),
         "F.cat([x, y], 1)", operands=_X + (Operand("y", NCHW),), aliases=("concat",)),
     _op("stack", "stack along a new axis", ("2", "N", "C", "H", "W"), "F.stack([x, y], 0)",
@@ -34,7 +38,7 @@ OPS = (
 
 CARD = Card(
     key="shape",
-    title="Shape operators: reshape, permute, cat/stack/split, pad, indexing",
+    title="Shape operators: reshape, permute, expand/repeat, cat/stack/split, pad, indexing",
     summary=r"""
 None of these computes anything: each moves elements. So each backward moves the
 gradient back to where the element came from: the inverse reshape or permutation, the
@@ -52,6 +56,8 @@ slice a piece came from, the interior of a padded array, the positions an index 
 | `reshape`/`view`, `flatten`, `squeeze`, `unsqueeze` | the same elements in row-major order, another shape |
 | layer `nn.Unflatten(dim, sizes)` | `reshape` splitting axis `dim` into `sizes` (one may be $-1$): the inverse of `nn.Flatten` |
 | `permute` | $y_{i_0 \ldots i_{k-1}} = x_{j}$ with $j_{\pi_t} = i_t$; `transpose` swaps two axes |
+| `expand` | $x$ broadcast to a larger shape (new leading axes; size-1 axes stretched), no copy |
+| `repeat` | $x$ tiled $r_k$ times along axis $k$: $y_{i} = x_{(i_k \bmod s_k)_k}$ |
 | `cat` | the inputs side by side along an axis; `stack` along a new axis |
 | `split`/`chunk` | slices along an axis |
 | `pad` | $x$ in the middle of a constant frame (a negative width crops) |
@@ -63,6 +69,9 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 
 * reshape family: $\bar{x} = \mathrm{reshape}(\bar{y}, \text{shape}(x))$ (element $k$ in row-major order is the same element);
 * `permute`: $\bar{x} = \mathrm{permute}(\bar{y}, \pi^{-1})$;
+* `expand`: every stretched copy reads the same element, so $\bar{x}$ sums $\bar{y}$ over the new and the
+  stretched axes (the broadcasting rule of the elementwise card);
+* `repeat`: $\bar{y}$ viewed as $(r_0, s_0, r_1, s_1, \ldots)$ and summed over the $r$ axes;
 * `cat`: each input gets its slice of $\bar{y}$; `split`/`chunk`: each piece's gradient is written into its slice of a zero $\bar{x}$;
 * `pad`: $\bar{x}$ is the interior of $\bar{y}$ (the frame's gradient goes nowhere);
 * `index`: $\bar{x}$ is zero except at the indexed positions, where $\bar{y}$ is **added** ("scatter-add"):
@@ -79,7 +88,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 * `view` is `reshape` here (minicnn has no strided views that could fail to be contiguous).
 """,
     ops=OPS,
-    code=(CodeLink("minicnn/ops/shape.py", ("Reshape", "Permute", "Cat", "Stack", "Index", "Pad"),
+    code=(CodeLink("minicnn/ops/shape.py", ("Reshape", "Permute", "Expand", "Repeat", "Cat", "Stack",
+                                            "Index", "Pad"),
                    "The Functions; split/chunk are slices (Index)."),
           CodeLink("minicnn/nn/shape.py", ("Flatten", "Unflatten"),
                    "The layers: Flatten and its inverse Unflatten, both reshapes."),),
@@ -87,6 +97,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
         TestLink("tests/ops/test_shape.py::test_reshape_and_view", "reshape"),
         TestLink("tests/ops/test_shape.py::test_permute", "permute"),
         TestLink("tests/ops/test_shape.py::test_cat", "cat"),
+        TestLink("tests/ops/test_expand_repeat_norm.py::test_expand", "expand"),
+        TestLink("tests/ops/test_expand_repeat_norm.py::test_repeat", "repeat"),
         TestLink("tests/ops/test_shape.py::test_pad_ordering_is_last_dim_first", "pad's width order"),
         TestLink("tests/ops/test_shape.py::test_integer_array_index_accumulates_repeats", "scatter-add"),
         TestLink("tests/ops/test_shape.py::test_indexing_gradcheck_and_torch", "indexing gradients"),

@@ -6,8 +6,8 @@ from importlib import import_module
 
 from .case import Case, CaseResult, run_case
 
-FAMILIES = ("elementwise", "reduce", "shape", "linalg", "conv", "fold", "pooling", "norm",
-            "shuffle", "resample", "activation", "dropout", "loss")
+FAMILIES = ("elementwise", "reduce", "shape", "select", "linalg", "conv", "fold", "pooling",
+            "norm", "shuffle", "resample", "activation", "dropout", "loss")
 
 
 def all_cases() -> list:

@@ -2,7 +2,8 @@
 
 float32 parity tolerance: these operators only move values, so outputs and
 gradients equal PyTorch's exactly (atol = rtol = 0), except indexing with
-repeated indices, which adds gradient terms in some order (1e-6).
+repeated indices, expand and repeat, whose gradients add the copies' terms in
+some order (1e-6).
 """
 import numpy as np
 
@@ -104,6 +105,12 @@ CASES = [
          lambda x: x.unsqueeze(1), **EXACT),
     Case("unsqueeze", "dim -1", _normal((3, 2)), lambda x: x.unsqueeze(-1),
          lambda x: x.unsqueeze(-1), **EXACT),
+    Case("expand", "(3,1) -> (2,3,4)", _normal((3, 1)), lambda x: x.expand(2, 3, 4),
+         lambda x: x.expand(2, 3, 4), **REPEATS),
+    Case("expand", "-1 keeps a size", _normal((1, 4)), lambda x: x.expand(3, -1),
+         lambda x: x.expand(3, -1), **REPEATS),
+    Case("repeat", "(2,3) x (2,1,3)", _normal((2, 3)), lambda x: x.repeat(2, 1, 3),
+         lambda x: x.repeat(2, 1, 3), **REPEATS),
     Case("index", "x[1:, ::2] and x[-1]", _normal((3, 4)),
          lambda x: (x[1:, ::2], x[-1]), lambda x: (x[1:, ::2], x[-1]), **EXACT),
     Case("index", "x[[0, 2, 0, -1]] repeats accumulate", _normal((3, 4)),

@@ -19,10 +19,11 @@ from ..ops.normalize import normalize
 from ..ops.one_hot import one_hot
 from ..ops.prelu import prelu
 from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
-from ..ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from ..ops.reduce import amax, amin, argmax, argmin, max, mean, min, norm, std, sum, var
 from ..ops.resample import interpolate
-from ..ops.shape import (cat, chunk, concat, flatten, index, pad, permute, reshape, split, squeeze,
-                         stack, transpose, unsqueeze, unwrap_index, view)
+from ..ops.select import gather, index_select, masked_fill, sort, topk
+from ..ops.shape import (cat, chunk, concat, expand, flatten, index, pad, permute, repeat, reshape,
+                         split, squeeze, stack, transpose, unsqueeze, unwrap_index, view)
 from ..ops.shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from ..ops.softplus import mish, softplus
 

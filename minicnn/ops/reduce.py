@@ -1,4 +1,4 @@
-"""Reductions: sum, mean, var/std, max/min (with indices), amax/amin, argmax/argmin.
+"""Reductions: sum, mean, var/std, norm, max/min (with indices), amax/amin, argmax/argmin.
 
 Notation: ``x`` has shape ``S``; the reduction runs over the axes ``D`` and
 ``n = prod(S[d] for d in D)`` elements fall into each output element. The
@@ -154,6 +154,50 @@ class MaxAlongDim(Function):
         return grad, None
 
 
+class Norm(Function):
+    """``y = (sum_D |x|^p)^(1/p)``, the vector p-norm over ``D`` (finite ``p > 0``).
+
+    ``dL/dx = g * sign(x) |x|^(p-1) / y^(p-1)`` (``g``, ``y`` broadcast over
+    ``D``); for ``p = 2``: ``g x / y``, for ``p = 1``: ``g sign(x)``. Where
+    ``y = 0`` the gradient is taken as 0, the subgradient PyTorch uses (the
+    formula is 0/0 there). ``p = inf`` and ``-inf`` are ``amax``/``amin`` of
+    ``|x|`` instead (see :func:`norm`).
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, p, axes, keepdims):
+        xp = xp_of(x)
+        magnitude = xp.abs(x)
+        if p == 2:  # sqrt(sum x^2): no power of a power, and the usual rounding
+            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            out = magnitude.sum(axis=axes, keepdims=True)
+        else:
+            out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        out = out.astype(x.dtype, copy=False)
+        ctx.save_for_backward(x, out)
+        ctx.meta = (p, axes, keepdims)
+        return out if keepdims else xp.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, out = ctx.saved_arrays
+        p, axes, keepdims = ctx.meta
+        xp = xp_of(grad_out)
+        if not keepdims:
+            grad_out = xp.expand_dims(grad_out, axes)
+        zero = grad_out.dtype.type(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 1:
+                local = xp.sign(x)
+            elif p == 2:
+                local = x / out
+            else:
+                local = xp.sign(x) * xp.abs(x) ** (p - 1) / out ** (p - 1)
+            local = xp.where(out == 0, zero, local).astype(grad_out.dtype, copy=False)
+        return grad_out * local
+
+
 # ------------------------------------------------------------------ functional
 def _axes(input, dim, op):
     """The reduced axes: None or () -> all; ints checked against ``input.ndim``."""
@@ -273,6 +317,36 @@ def amin(input, dim=None, keepdim=False):
     axes = _axes(input, dim, "amin")
     _require_nonempty(input, axes, "amin")
     return AMax.apply(input, axes=axes, keepdims=keepdim, reduce="min")
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector ``p``-norm of ``input`` over ``dim`` (None: all elements), as ``torch.norm``.
+
+    ``p``: a number > 0, ``'fro'`` (= 2), ``inf`` (the largest ``|x|``), ``-inf``
+    (the smallest) or 0 (the count of non-zeros, no gradient). ``dtype`` casts
+    the input first.
+    """
+    from .elementwise import abs as absolute, cast
+
+    require_tensor(input, "input", "norm")
+    if dtype is not None:
+        input = cast(input, dtype)
+    require_float_input(input, "input", "norm")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)) \
+            or np.isnan(p) or p < 0 and p != -np.inf:
+        raise ValueError(f"norm: p must be a number >= 0, 'fro', inf or -inf (vector norms; "
+                         f"'nuc' and matrix norms are not implemented), got {p!r}")
+    axes = _axes(input, dim, "norm")
+    if p == np.inf or p == -np.inf:
+        return (amax if p > 0 else amin)(absolute(input), axes, keepdim)
+    if p == 0:
+        from ..tensor import Tensor
+
+        count = (input.data != 0).sum(axis=axes, keepdims=keepdim).astype(input.dtype)
+        return Tensor._wrap(xp_of(input.data).asarray(count))
+    return Norm.apply(input, p=float(p), axes=axes, keepdims=keepdim)
 
 
 def _arg(input, dim, keepdim, reduce):

@@ -1,4 +1,4 @@
-"""Shape operators: reshape, permute, cat/stack/split, pad, squeeze, indexing.
+"""Shape operators: reshape, permute, expand/repeat, cat/stack/split, pad, squeeze, indexing.
 
 None of these computes anything: each moves elements, so each backward
 moves the gradient back to where the element came from (the inverse
@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from .._validation import _is_int, as_int, normalize_dim
+from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
 from ._common import require_tensor
@@ -106,6 +107,47 @@ class Index(Function):
         else:
             xp.add.at(grad, index, grad_out)
         return grad
+
+
+class Expand(Function):
+    """``y = x`` broadcast to ``shape`` (new leading axes, size-1 axes stretched), no copy.
+
+    Each element of ``x`` is read by every position it was stretched to, so
+    ``dL/dx = unbroadcast(g, x.shape)``: ``g`` summed over the new and the
+    stretched axes.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, shape):
+        ctx.source_shape = x.shape
+        return xp_of(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return unbroadcast(grad_out, ctx.source_shape)
+
+
+class Repeat(Function):
+    """``y = x`` tiled ``r_k`` times along each axis ``k`` (``x`` first gets leading size-1
+    axes up to ``len(repeats)``): ``y.shape[k] = r_k * s_k``,
+    ``y[i_0, ..., i_{n-1}] = x[i_0 mod s_0, ..., i_{n-1} mod s_{n-1}]``.
+
+    ``dL/dx[j] = sum over the copies of g``: ``g`` viewed as
+    ``(r_0, s_0, r_1, s_1, ...)`` summed over the ``r`` axes.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, repeats):
+        shape = (1,) * (len(repeats) - x.ndim) + x.shape  # s_k
+        ctx.meta = (x.shape, shape, repeats)
+        return xp_of(x).tile(x.reshape(shape), repeats)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        source_shape, shape, repeats = ctx.meta
+        interleaved = tuple(n for pair in zip(repeats, shape) for n in pair)  # (r_0, s_0, ...)
+        copies = tuple(range(0, 2 * len(shape), 2))
+        return grad_out.reshape(interleaved).sum(axis=copies).reshape(source_shape)
 
 
 class Pad(Function):
@@ -365,6 +407,52 @@ def pad(input, pad, mode="constant", value=None):
     if not isinstance(value, numbers.Real):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__}")
     return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+def _sizes(sizes, op):
+    """``f(x, 2, 3)`` or ``f(x, (2, 3))`` -> ``(2, 3)``, ints only."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if not all(_is_int(s) for s in sizes):
+        raise TypeError(f"{op}: sizes must be ints, got {sizes!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def expand(input, *sizes):
+    """``input`` broadcast to ``sizes`` without copying (``-1`` keeps a size; new axes go in
+    front; only size-1 axes stretch), as ``Tensor.expand``."""
+    require_tensor(input, "input", "expand")
+    sizes = _sizes(sizes, "expand")
+    extra = len(sizes) - input.ndim
+    if extra < 0:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims ({input.ndim}) of the input of shape {input.shape}")
+    shape = list(sizes)
+    for k, size in enumerate(sizes):
+        own = input.shape[k - extra] if k >= extra else None
+        if size == -1 and own is not None:
+            shape[k] = own
+        elif size < 0:
+            raise ValueError(f"expand: size {size} at position {k} is invalid (-1 is allowed "
+                             f"only for an existing dim) in sizes {sizes}")
+        elif own is not None and own != 1 and own != size:
+            raise ValueError(f"expand: the input's size {own} in dim {k - extra} must match "
+                             f"the size {size} at position {k} (only size-1 dims stretch): "
+                             f"input {input.shape}, sizes {sizes}")
+    return Expand.apply(input, shape=tuple(shape))
+
+
+def repeat(input, *repeats):
+    """``input`` tiled ``repeats[k]`` times along axis ``k``, as ``Tensor.repeat`` (and
+    ``numpy.tile``); ``len(repeats)`` must be at least ``input.ndim``."""
+    require_tensor(input, "input", "repeat")
+    repeats = _sizes(repeats, "repeat")
+    if len(repeats) < input.ndim:
+        raise ValueError(f"repeat: the number of repeats ({len(repeats)}) must be at least the "
+                         f"number of dims ({input.ndim}) of the input of shape {input.shape}")
+    if any(r < 0 for r in repeats):
+        raise ValueError(f"repeat: repeats must be >= 0, got {repeats}")
+    return Repeat.apply(input, repeats=repeats)
 
 
 def index(input, index):
