@@ -26,10 +26,9 @@ the graph of a tensor that shares memory with another (a view, its base, a
 """
 import numbers
 
-import numpy as np
-
 from . import autograd
 from .backend import xp_of
+from .ops._common import broadcasts_to
 from .ops.select import fill_value
 
 
@@ -95,11 +94,7 @@ def copied(old, src, op):
 
     if not isinstance(src, Tensor):
         raise TypeError(f"{op}: src must be a Tensor, got {type(src).__name__}")
-    try:
-        fits = np.broadcast_shapes(src.shape, old.shape) == old.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(src.shape, old.shape):
         raise RuntimeError(f"{op}: src of shape {src.shape} does not broadcast to the tensor's "
                            f"shape {old.shape}")
     if src.device != old.device:

@@ -85,3 +85,11 @@ def require_float_input(tensor, name, op):
     """Check before apply(): ``tensor`` must be a floating-point Tensor."""
     require_tensor(tensor, name, op)
     require_float(tensor, name, op)
+
+
+def broadcasts_to(shape, target) -> bool:
+    """Does ``shape`` broadcast to exactly ``target`` (without enlarging it)?"""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False

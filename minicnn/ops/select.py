@@ -25,7 +25,7 @@ import numpy as np
 
 from .._validation import as_int, normalize_dim
 from ..backend import xp_of
-from ._common import require_tensor
+from ._common import broadcasts_to, require_tensor
 from .reduce import ValuesIndices
 from .shape import Index
 
@@ -116,11 +116,7 @@ def masked_fill(input, mask, value):
     require_tensor(mask, "mask", "masked_fill")
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype.name}")
-    try:
-        fits = np.broadcast_shapes(mask.shape, input.shape) == input.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(mask.shape, input.shape):
         raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
                          f"input's shape {input.shape}")
     mask_data = xp_of(input.data).broadcast_to(mask.data, input.shape)
