@@ -6,7 +6,8 @@ module                   contents
 ``module``               Module, Parameter (registration, state_dict, hooks)
 ``containers``           Sequential, ModuleList, ModuleDict
 ``conv``                 Conv2d, ConvTranspose2d
-``norm``                 BatchNorm2d
+``norm``                 BatchNorm1d, BatchNorm2d, InstanceNorm2d, GroupNorm,
+                         LayerNorm
 ``linear``               Linear, Identity
 ``activation``           ReLU, ReLU6, LeakyReLU, ELU, SiLU, Hardswish,
                          Hardsigmoid, Sigmoid, Tanh, GELU, Softmax, LogSoftmax,
@@ -36,7 +37,7 @@ from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss,
                    MSELoss, NLLLoss, SmoothL1Loss)
 from .module import Module, Parameter, RemovableHandle
-from .norm import BatchNorm2d
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .resample import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
                        UpsamplingNearest2d)
@@ -45,7 +46,8 @@ from .squeeze_excitation import SqueezeExcitation
 from . import blocks, utils  # noqa: E402  (blocks build on the layers above)
 
 __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential",
-           "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm2d", "Linear",
+           "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
+           "InstanceNorm2d", "GroupNorm", "LayerNorm", "Linear",
            "Identity", "Dropout", "Flatten", "ChannelShuffle", "ReLU", "ReLU6", "LeakyReLU", "ELU",
            "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",

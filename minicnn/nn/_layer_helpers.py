@@ -42,9 +42,11 @@ def check_input(input, layer: str, ndims, layout: str) -> None:
         raise ValueError(f"{layer}: expected a {want} input {layout}, got shape {input.shape}")
 
 
-def check_channels(input, expected: int, layer: str, what: str = "in_channels") -> None:
-    """The channel axis (dim 1 of (N, C, H, W); dim 0 of an unbatched (C, H, W)) holds ``expected``."""
-    channels = input.shape[-3]
+def check_channels(input, expected: int, layer: str, what: str = "in_channels",
+                   dim: int = -3) -> None:
+    """The channel axis ``dim`` (-3: dim 1 of (N, C, H, W), dim 0 of an unbatched (C, H, W))
+    holds ``expected``."""
+    channels = input.shape[dim]
     if channels != expected:
         raise ValueError(f"{layer}: expected input with {expected} channels ({what}={expected}), "
                          f"got {channels} channels (input shape {input.shape})")

@@ -17,6 +17,7 @@ from ..ops.loss_regression import huber_loss, l1_loss, smooth_l1_loss
 from ..ops.norm import batch_norm
 from ..ops.normalize import normalize
 from ..ops.one_hot import one_hot
+from ..ops.per_sample_norm import group_norm, instance_norm, layer_norm
 from ..ops.prelu import prelu
 from ..ops.pooling import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from ..ops.reduce import amax, amin, argmax, argmin, max, mean, min, norm, std, sum, var

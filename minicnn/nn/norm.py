@@ -1,35 +1,61 @@
-"""``BatchNorm2d``: batch normalisation over (N, H, W) per channel, with running statistics.
+"""The normalisation layers, with torch.nn's names, arguments and state-dict keys.
 
-The normalisation and its gradient are in :mod:`minicnn.ops.norm`; the
-layer holds the state, exactly as ``torch.nn.BatchNorm2d`` names it:
+* ``BatchNorm1d`` ((N, C) or (N, C, L)) and ``BatchNorm2d`` ((N, C, H, W)):
+  one code path (:class:`_BatchNorm`), batch statistics per channel and
+  running statistics;
+* ``InstanceNorm2d``: statistics per sample and channel; running statistics
+  only with ``track_running_stats=True``;
+* ``GroupNorm``, ``LayerNorm``: statistics per sample, no running statistics.
 
-* parameters ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when ``affine``;
+The normalisations and their gradients are in :mod:`minicnn.ops.norm` and
+:mod:`minicnn.ops.per_sample_norm`; the layers hold the state, named exactly
+as in torch.nn:
+
+* parameters ``weight`` (gamma, init 1) and ``bias`` (beta, init 0) when
+  ``affine`` (``elementwise_affine`` for LayerNorm; ``bias=False`` drops beta);
 * buffers ``running_mean`` (init 0), ``running_var`` (init 1) and
   ``num_batches_tracked`` (int64, init 0) when ``track_running_stats``.
 
-Each training-mode call updates, with ``m = momentum``::
+Each training-mode batch norm call updates, with ``m = momentum``::
 
     running_mean <- (1 - m) running_mean + m mean_batch
-    running_var  <- (1 - m) running_var  + m var_batch * n / (n - 1)   (unbiased, n = N*H*W)
+    running_var  <- (1 - m) running_var  + m var_batch * n / (n - 1)   (unbiased, n values per channel)
     num_batches_tracked <- num_batches_tracked + 1
 
 ``momentum=None`` uses ``m = 1 / num_batches_tracked`` (after the increment),
 which makes the running values the plain average over all batches seen.
 Eval mode normalises with the running statistics (batch statistics when
-they are not tracked).
+they are not tracked). InstanceNorm2d, as PyTorch's, averages its batch
+statistic over the samples, never counts batches, and reads ``momentum=None`` as 0.
 """
+import warnings
+
 from .. import tensor as _tensor
+from ..ops.per_sample_norm import normalized_shape_tuple as _normalized_shape
 from . import functional as F
 from . import init
 from ._layer_helpers import (check_channels, check_input, empty_parameter, factory_dtype,
                              move_to_device, positive_int, require_bool, require_real)
 from .module import Module
 
-__all__ = ["BatchNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "InstanceNorm2d", "GroupNorm", "LayerNorm"]
 
 
-class BatchNorm2d(Module):
-    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel of an (N, C, H, W) input."""
+def _affine_parameters(module, shape, affine, bias, dtype) -> None:
+    """``weight`` and ``bias`` of ``shape`` (``bias`` only if asked), or None, as torch names them."""
+    module.register_parameter("weight", empty_parameter(shape, dtype) if affine else None)
+    module.register_parameter("bias", empty_parameter(shape, dtype) if affine and bias else None)
+
+
+def _reset_affine(module) -> None:
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
+class _NormBase(Module):
+    """The parameters and running statistics of the batch and instance norms (torch's _NormBase)."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
@@ -54,15 +80,7 @@ class BatchNorm2d(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), dtype)
-            if bias:
-                self.bias = empty_parameter((num_features,), dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _tensor.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", _tensor.ones(num_features, dtype=dtype))
@@ -82,10 +100,7 @@ class BatchNorm2d(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -99,15 +114,22 @@ class BatchNorm2d(Module):
         if self.track_running_stats and self.num_batches_tracked is not None and key not in state_dict:
             state_dict[key] = self.num_batches_tracked.data.copy()
 
+
+class _BatchNorm(_NormBase):
+    """Batch normalisation per channel (dim 1) of an input of one of the ranks ``_RANKS``."""
+
+    _RANKS = ()
+    _LAYOUT = ""
+
     def _check_input(self, input) -> None:
         layer = f"{type(self).__name__}({self.num_features})"
-        check_input(input, layer, (4,), "(N, C, H, W)")
-        check_channels(input, self.num_features, layer, "num_features")
+        check_input(input, layer, self._RANKS, self._LAYOUT)
+        check_channels(input, self.num_features, layer, "num_features", dim=1)
         if self.training:
-            n, _, h, w = input.shape
-            if n * h * w <= 1:
+            per_channel = input.numel() // input.shape[1]
+            if per_channel <= 1:
                 raise ValueError(f"{layer}: expected more than 1 value per channel when training "
-                                 f"(N*H*W = {n * h * w} for input shape {input.shape})")
+                                 f"({per_channel} for input shape {input.shape})")
 
     def forward(self, input):
         # Every check comes first: a rejected input leaves the running statistics untouched.
@@ -128,3 +150,123 @@ class BatchNorm2d(Module):
         if tracking:
             self.num_batches_tracked.data += 1  # only after batch_norm succeeded
         return output
+
+
+class BatchNorm1d(_BatchNorm):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel of an (N, C) or
+    (N, C, L) input (an MLP head's features, or sequences), statistics over N (and L)."""
+
+    _RANKS = (2, 3)
+    _LAYOUT = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per channel of an (N, C, H, W) input."""
+
+    _RANKS = (4,)
+    _LAYOUT = "(N, C, H, W)"
+
+
+class InstanceNorm2d(_NormBase):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per sample and channel of an
+    (N, C, H, W) or unbatched (C, H, W) input (statistics over H, W).
+
+    Defaults as PyTorch's: ``affine=False``, ``track_running_stats=False``. With
+    tracking, training updates the running statistics (the batch statistic averaged
+    over the samples) and evaluation normalises with them; without, every call uses
+    the input's statistics.
+    """
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False, device=None, dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+
+    def forward(self, input):
+        layer = f"{type(self).__name__}({self.num_features})"
+        check_input(input, layer, (3, 4), "(N, C, H, W) or (C, H, W)")
+        channels = input.shape[-3]
+        if channels != self.num_features:
+            if self.affine or self.track_running_stats:  # the parameters would not fit
+                check_channels(input, self.num_features, layer, "num_features")
+            warnings.warn(f"{layer}: input has {channels} channels (shape {input.shape}), not "
+                          f"num_features={self.num_features}; num_features is unused because "
+                          f"affine=False and track_running_stats=False", stacklevel=2)
+        batched = input if input.ndim == 4 else input.unsqueeze(0)
+        output = F.instance_norm(batched, self.running_mean, self.running_var, self.weight,
+                                 self.bias, self.training or not self.track_running_stats,
+                                 0.0 if self.momentum is None else self.momentum, self.eps)
+        return output if input.ndim == 4 else output.squeeze(0)
+
+
+class GroupNorm(Module):
+    """``num_channels`` in ``num_groups`` groups, each standardised per sample over its
+    channels and positions, then ``weight``, ``bias`` per channel (``affine``): the
+    small-batch normalisation (no batch statistics, the same in training and eval)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None,
+                 *, bias=True):
+        super().__init__()
+        layer = type(self).__name__
+        num_groups = positive_int(num_groups, "num_groups", layer)
+        num_channels = positive_int(num_channels, "num_channels", layer)
+        if num_channels % num_groups:
+            raise ValueError(f"{layer}: num_channels must be divisible by num_groups, got "
+                             f"num_channels={num_channels} and num_groups={num_groups}")
+        require_real(eps, "eps", layer)
+        if not eps >= 0:
+            raise ValueError(f"{layer}: eps must be >= 0, got {eps!r}")
+        self.num_groups = num_groups
+        self.num_channels = num_channels
+        self.eps = eps
+        self.affine = require_bool(affine, "affine", layer)
+        _affine_parameters(self, (num_channels,), self.affine, require_bool(bias, "bias", layer),
+                           factory_dtype(dtype, layer))
+        self.reset_parameters()
+        move_to_device(self, device)
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+    def forward(self, input):
+        layer = f"{type(self).__name__}({self.num_groups}, {self.num_channels})"
+        if not isinstance(input, _tensor.Tensor) or input.ndim < 2:
+            raise ValueError(f"{layer}: expected an input (N, C, *) with at least 2 dimensions, "
+                             f"got {getattr(input, 'shape', type(input).__name__)}")
+        check_channels(input, self.num_channels, layer, "num_channels", dim=1)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+
+class LayerNorm(Module):
+    """Each sample standardised over its last ``len(normalized_shape)`` dimensions, then
+    ``weight``, ``bias`` of shape ``normalized_shape`` elementwise (``elementwise_affine``)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 device=None, dtype=None):
+        super().__init__()
+        layer = type(self).__name__
+        self.normalized_shape = _normalized_shape(normalized_shape, layer)
+        require_real(eps, "eps", layer)
+        if not eps >= 0:
+            raise ValueError(f"{layer}: eps must be >= 0, got {eps!r}")
+        self.eps = eps
+        self.elementwise_affine = require_bool(elementwise_affine, "elementwise_affine", layer)
+        _affine_parameters(self, self.normalized_shape, self.elementwise_affine,
+                           require_bool(bias, "bias", layer), factory_dtype(dtype, layer))
+        self.reset_parameters()
+        move_to_device(self, device)
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+

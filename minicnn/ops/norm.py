@@ -177,6 +177,10 @@ class BatchNorm(Function):
     (the unbiased variance, as PyTorch stores it).
 
     Shapes: ``y`` like ``x``; ``w``, ``b``, running statistics ``(C,)``.
+
+    Layer, group and instance norm (:mod:`minicnn.ops.per_sample_norm`) run
+    this Function in training mode on a (1, R, M) view of their input: each
+    of the R rows standardised over its M values.
     """
 
     @staticmethod
@@ -249,20 +253,46 @@ class BatchNorm(Function):
 
 
 # ------------------------------------------------------------------ functional
-def _check_vector(tensor, name, channels, dtype, op):
-    """``tensor`` is None or a (C,) Tensor of the input's dtype."""
+def check_parameter(tensor, name, shape, dtype, op, meaning):
+    """``tensor`` is None or a Tensor of ``shape`` and the input's ``dtype``;
+    ``meaning`` says where the shape comes from (for the message)."""
     from ..tensor import Tensor
 
     if tensor is None:
         return
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(tensor).__name__}")
-    if tuple(tensor.shape) != (channels,):
-        raise ValueError(f"{op}: {name} must have shape (C,) = ({channels},) for an input with "
-                         f"C={channels} channels, got shape {tuple(tensor.shape)}")
+    if tuple(tensor.shape) != tuple(shape):
+        raise ValueError(f"{op}: {name} must have shape {meaning}, got shape "
+                         f"{tuple(tensor.shape)}")
     if not is_floating(tensor.dtype) or np.dtype(tensor.dtype) != np.dtype(dtype):
         raise TypeError(f"{op}: {name} must have the input's dtype {np.dtype(dtype).name}, got "
                         f"{np.dtype(tensor.dtype).name}")
+
+
+def check_channel_vector(tensor, name, channels, dtype, op):
+    """``tensor`` is None or a (C,) Tensor of the input's dtype."""
+    check_parameter(tensor, name, (channels,), dtype, op,
+                    f"(C,) = ({channels},) for an input with C={channels} channels")
+
+
+def check_channel_vectors(input, op, running_mean, running_var, weight, bias):
+    """The per-channel vectors of ``input`` (N, C, *): each None or (C,) of its dtype, the
+    running statistics both given or both None and on the input's device (batch norm and
+    instance norm)."""
+    channels = input.shape[1]
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
+                         ("weight", weight), ("bias", bias)):
+        check_channel_vector(tensor, name, channels, input.dtype, op)
+        # running stats reach forward as arrays (updated in place), so apply()'s device
+        # check does not see them: check here, before anything is updated.
+        if name.startswith("running") and tensor is not None and tensor.device != input.device:
+            raise RuntimeError(f"{op}: {name} is on {tensor.device} but input is on "
+                               f"{input.device}; move both to one device")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: running_mean and running_var must both be None or both be "
+                         f"given, got running_mean={'None' if running_mean is None else 'a Tensor'}"
+                         f" and running_var={'None' if running_var is None else 'a Tensor'}")
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
@@ -288,19 +318,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if input.ndim < 2:
         raise ValueError(f"{op}: input must be (N, C) or (N, C, *) with at least 2 dimensions, "
                          f"got shape {tuple(input.shape)}")
-    channels = input.shape[1]
-    for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
-                         ("weight", weight), ("bias", bias)):
-        _check_vector(tensor, name, channels, input.dtype, op)
-        # running stats reach forward as arrays (updated in place), so apply()'s device
-        # check does not see them: check here, before anything is updated.
-        if name.startswith("running") and tensor is not None and tensor.device != input.device:
-            raise RuntimeError(f"{op}: {name} is on {tensor.device} but input is on "
-                               f"{input.device}; move both to one device")
-    if (running_mean is None) != (running_var is None):
-        raise ValueError(f"{op}: running_mean and running_var must both be None or both be "
-                         f"given, got running_mean={'None' if running_mean is None else 'a Tensor'}"
-                         f" and running_var={'None' if running_var is None else 'a Tensor'}")
+    check_channel_vectors(input, op, running_mean, running_var, weight, bias)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"{op}: training must be a bool, got {training!r}")
     if momentum is None:
