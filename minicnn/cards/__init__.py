@@ -25,8 +25,9 @@ from ._render import card_markdown, card_text, evaluation_text
 
 #: The card modules, in reading order (also the order of docs/ops/README.md).
 MODULES = ("convolution", "fold", "channel_shuffle", "resampling", "batch_norm",
-           "squeeze_excitation", "activations", "pooling", "softmax_cross_entropy", "losses",
-           "linear", "elementwise", "reduce", "shape", "select", "dropout")
+           "per_sample_norm", "squeeze_excitation", "activations", "pooling",
+           "softmax_cross_entropy", "losses", "linear", "elementwise", "reduce", "shape", "select",
+           "dropout")
 
 
 def cards():

@@ -26,7 +26,10 @@ CARD = Card(
 Batch normalisation standardises every channel with the mean and variance of the
 current batch, then applies a learned per-channel scale $\gamma$ and shift $\beta$. In
 evaluation the batch statistics are replaced by running averages collected during
-training, and the layer becomes a fixed affine map per channel.
+training, and the layer becomes a fixed affine map per channel. `nn.BatchNorm1d` ((N, C)
+MLP features or (N, C, L) sequences) and `nn.BatchNorm2d` are this one operator. Its
+Function is also the core of layer, group and instance normalisation
+([per_sample_norm.md](per_sample_norm.md)), which standardise within each sample.
 """,
     notation=r"""
 | symbol | meaning |
@@ -109,7 +112,8 @@ and $\partial L / \partial \gamma = \frac{1}{s} \sum_i \bar{y}_i (x_i - \mu)$ fr
     code=(
         CodeLink("minicnn/ops/norm.py", ("BatchNorm", "batch_norm", "_channel_sum", "_channel_dot"),
                  "The Function: training and evaluation, forward and backward, running statistics."),
-        CodeLink("minicnn/nn/norm.py", ("BatchNorm2d",), "The layer (momentum=None: cumulative average)."),
+        CodeLink("minicnn/nn/norm.py", ("BatchNorm1d", "BatchNorm2d", "_BatchNorm"),
+                 "The layers, one code path (momentum=None: cumulative average)."),
         CodeLink("kernels/batchnorm.py", (), "CUDA statistics (two-pass, Chan merge), normalisation, backward."),
         CodeLink("kernels/fused.py", (), "CUDA batch norm + hardswish in one pass."),
     ),

@@ -16,6 +16,12 @@ Options shared by every constructor here (all keyword arguments):
     planes (times 4 at the output of bottleneck stages) and the stem outputs
     ``width`` channels. ``width=16`` gives a ResNet-18 of about 0.7 M
     parameters, small enough for 8x8 digits.
+``norm_layer`` (None: ``nn.BatchNorm2d``; ResNet v1 only)
+    torchvision's: a callable ``channels -> Module`` building every
+    normalisation layer, e.g. ``lambda c: nn.GroupNorm(2, c)`` (or
+    ``functools.partial(nn.GroupNorm, 2)``), whose statistics are per sample:
+    a GroupNorm ResNet trains at batch size 2, where batch norm's two-sample
+    statistics do not (docs/ops/per_sample_norm.md, README).
 ``small_input`` (False)
     CIFAR-style stem for 32x32 or 8x8 inputs: the 7x7 stride-2 conv + 3x3
     stride-2 max pool (which divide the resolution by 4) become one 3x3
@@ -56,11 +62,12 @@ def _add_stages(model, block, width, layers):
 
 
 def _init_weights(model):
-    """torchvision's initialisation: Kaiming-normal (fan-out) convs, BN weight 1 and bias 0."""
+    """torchvision's initialisation: Kaiming-normal (fan-out) convs, BN and GroupNorm weight 1
+    and bias 0."""
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
             nn.init.constant_(m.weight, 1)
             nn.init.constant_(m.bias, 0)
 
@@ -206,8 +213,8 @@ class PreActResNet(nn.Module):
 def resnet18(num_classes=1000, **options):
     """ResNet-18 (BasicBlock, 2-2-2-2): 11,689,512 parameters at 1000 classes, as torchvision's.
 
-    ``options``: ``in_channels``, ``width``, ``small_input`` (module docstring),
-    ``zero_init_residual``.
+    ``options``: ``in_channels``, ``width``, ``small_input``, ``norm_layer`` (module
+    docstring), ``zero_init_residual``.
     """
     return ResNet(BasicBlock, [2, 2, 2, 2], num_classes=num_classes, **options)
 

@@ -178,6 +178,27 @@ def grad_batch_norm(rng):
     return [(tx.grad, dx), (tg.grad, (ybar * xhat).sum(axis=axes)), (tb.grad, ybar.sum(axis=axes))]
 
 
+def grad_group_norm(rng):
+    """The per-sample card: dx = (1/s) (xbarhat - mean(xbarhat) - xhat mean(xbarhat xhat)) per
+    set (sample n, group q), xbarhat = gamma ybar; dgamma, dbeta summed per channel."""
+    n, c, groups = 3, 6, 2
+    x = rng.standard_normal((n, c, 4, 5)) * 3 + 2
+    gamma, beta = rng.standard_normal(c), rng.standard_normal(c)
+    tx, tg, tb = _leaf(x), _leaf(gamma), _leaf(beta)
+    ybar = _backward(F.group_norm(tx, groups, tg, tb, eps=1e-5), rng)
+    sets = x.reshape(n, groups, -1)  # one row per set: (sample, group)
+    mu = sets.mean(axis=2, keepdims=True)
+    s = np.sqrt(((sets - mu) ** 2).mean(axis=2, keepdims=True) + 1e-5)
+    xhat = ((sets - mu) / s).reshape(x.shape)
+    xbarhat = (gamma[None, :, None, None] * ybar).reshape(n, groups, -1)
+    xhat_sets = xhat.reshape(n, groups, -1)
+    dx = (xbarhat - xbarhat.mean(axis=2, keepdims=True)
+          - xhat_sets * (xbarhat * xhat_sets).mean(axis=2, keepdims=True)) / s
+    axes = (0, 2, 3)
+    return [(tx.grad, dx.reshape(x.shape)), (tg.grad, (ybar * xhat).sum(axis=axes)),
+            (tb.grad, ybar.sum(axis=axes))]
+
+
 def grad_softmax(rng):
     x = rng.standard_normal((3, 5))
     tx = _leaf(x)
@@ -307,6 +328,7 @@ CARD_GRADIENTS = {
         lambda a, b: F.kl_div(a, b, reduction="none", log_target=True), _kl_log_target_grad,
         lambda rng: (np.log(rng.random(30) + 0.05), np.log(rng.random(30) + 0.05))),
     "batch_norm": grad_batch_norm,
+    "group_norm": grad_group_norm,
     "softmax": grad_softmax,
     "log_softmax": grad_log_softmax,
     "cross_entropy": grad_cross_entropy,
