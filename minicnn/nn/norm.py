@@ -31,7 +31,7 @@ statistic over the samples, never counts batches, and reads ``momentum=None`` as
 import warnings
 
 from .. import tensor as _tensor
-from ..ops.per_sample_norm import normalized_shape_tuple as _normalized_shape
+from ..ops.per_sample_norm import check_eps, normalized_shape_tuple
 from . import functional as F
 from . import init
 from ._layer_helpers import (check_channels, check_input, empty_parameter, factory_dtype,
@@ -62,9 +62,7 @@ class _NormBase(Module):
         super().__init__()
         layer = type(self).__name__
         num_features = positive_int(num_features, "num_features", layer)
-        require_real(eps, "eps", layer)
-        if not eps >= 0:
-            raise ValueError(f"{layer}: eps must be >= 0, got {eps!r}")
+        check_eps(eps, layer)
         if momentum is not None:
             require_real(momentum, "momentum", layer)
             if not 0 <= momentum <= 1:
@@ -199,7 +197,21 @@ class InstanceNorm2d(_NormBase):
         return output if input.ndim == 4 else output.squeeze(0)
 
 
-class GroupNorm(Module):
+class _PerSampleNorm(Module):
+    """GroupNorm and LayerNorm: affine parameters only (no running statistics)."""
+
+    def _init_affine(self, shape, affine, bias, dtype, device) -> None:
+        layer = type(self).__name__
+        _affine_parameters(self, shape, affine, require_bool(bias, "bias", layer),
+                           factory_dtype(dtype, layer))
+        self.reset_parameters()
+        move_to_device(self, device)
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self)
+
+
+class GroupNorm(_PerSampleNorm):
     """``num_channels`` in ``num_groups`` groups, each standardised per sample over its
     channels and positions, then ``weight``, ``bias`` per channel (``affine``): the
     small-batch normalisation (no batch statistics, the same in training and eval)."""
@@ -213,20 +225,12 @@ class GroupNorm(Module):
         if num_channels % num_groups:
             raise ValueError(f"{layer}: num_channels must be divisible by num_groups, got "
                              f"num_channels={num_channels} and num_groups={num_groups}")
-        require_real(eps, "eps", layer)
-        if not eps >= 0:
-            raise ValueError(f"{layer}: eps must be >= 0, got {eps!r}")
+        check_eps(eps, layer)
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
         self.affine = require_bool(affine, "affine", layer)
-        _affine_parameters(self, (num_channels,), self.affine, require_bool(bias, "bias", layer),
-                           factory_dtype(dtype, layer))
-        self.reset_parameters()
-        move_to_device(self, device)
-
-    def reset_parameters(self) -> None:
-        _reset_affine(self)
+        self._init_affine((num_channels,), self.affine, bias, dtype, device)
 
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
@@ -241,7 +245,7 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
 
-class LayerNorm(Module):
+class LayerNorm(_PerSampleNorm):
     """Each sample standardised over its last ``len(normalized_shape)`` dimensions, then
     ``weight``, ``bias`` of shape ``normalized_shape`` elementwise (``elementwise_affine``)."""
 
@@ -249,19 +253,11 @@ class LayerNorm(Module):
                  device=None, dtype=None):
         super().__init__()
         layer = type(self).__name__
-        self.normalized_shape = _normalized_shape(normalized_shape, layer)
-        require_real(eps, "eps", layer)
-        if not eps >= 0:
-            raise ValueError(f"{layer}: eps must be >= 0, got {eps!r}")
+        self.normalized_shape = normalized_shape_tuple(normalized_shape, layer)
+        check_eps(eps, layer)
         self.eps = eps
         self.elementwise_affine = require_bool(elementwise_affine, "elementwise_affine", layer)
-        _affine_parameters(self, self.normalized_shape, self.elementwise_affine,
-                           require_bool(bias, "bias", layer), factory_dtype(dtype, layer))
-        self.reset_parameters()
-        move_to_device(self, device)
-
-    def reset_parameters(self) -> None:
-        _reset_affine(self)
+        self._init_affine(self.normalized_shape, self.elementwise_affine, bias, dtype, device)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "

@@ -276,6 +276,13 @@ def check_channel_vector(tensor, name, channels, dtype, op):
                     f"(C,) = ({channels},) for an input with C={channels} channels")
 
 
+def check_channels_first(input, op):
+    """``input`` is (N, C) or (N, C, *)."""
+    if input.ndim < 2:
+        raise ValueError(f"{op}: input must be (N, C) or (N, C, *) with at least 2 dimensions, "
+                         f"got shape {tuple(input.shape)}")
+
+
 def check_channel_vectors(input, op, running_mean, running_var, weight, bias):
     """The per-channel vectors of ``input`` (N, C, *): each None or (C,) of its dtype, the
     running statistics both given or both None and on the input's device (batch norm and
@@ -315,9 +322,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     op = "batch_norm"
     require_float_input(input, "input", op)
-    if input.ndim < 2:
-        raise ValueError(f"{op}: input must be (N, C) or (N, C, *) with at least 2 dimensions, "
-                         f"got shape {tuple(input.shape)}")
+    check_channels_first(input, op)
     check_channel_vectors(input, op, running_mean, running_var, weight, bias)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"{op}: training must be a bool, got {training!r}")

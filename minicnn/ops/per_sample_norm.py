@@ -35,7 +35,8 @@ import numpy as np
 
 from .._validation import as_int, require_bool, require_real
 from ..backend import xp_of
-from .norm import BatchNorm, check_channel_vector, batch_norm, check_channel_vectors, check_parameter
+from .norm import (BatchNorm, batch_norm, check_channel_vector, check_channel_vectors,
+                   check_channels_first, check_parameter)
 from ._common import require_float_input
 
 
@@ -64,17 +65,12 @@ def _per_channel_shape(input):
     return (input.shape[1],) + (1,) * (input.ndim - 2)
 
 
-def _check_eps(eps, op):
+def check_eps(eps, op):
+    """``eps`` as a float, a real number >= 0 (the layers check theirs with it too)."""
     require_real(eps, "eps", op)
     if not eps >= 0:
         raise ValueError(f"{op}: eps must be >= 0, got {eps!r}")
     return float(eps)
-
-
-def _check_at_least_2d(input, op):
-    if input.ndim < 2:
-        raise ValueError(f"{op}: input must be (N, C) or (N, C, *) with at least 2 dimensions, "
-                         f"got shape {tuple(input.shape)}")
 
 
 # ------------------------------------------------------------------ layer norm
@@ -106,7 +102,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
                          f"{shape}, got input of shape {tuple(input.shape)}")
     for name, tensor in (("weight", weight), ("bias", bias)):
         check_parameter(tensor, name, shape, input.dtype, op, f"normalized_shape={shape}")
-    eps = _check_eps(eps, op)
+    eps = check_eps(eps, op)
     rows = int(np.prod(input.shape[:input.ndim - len(shape)], dtype=np.int64))
     # weight (D_1..D_k) broadcasts against the trailing dims as it is.
     return _affine(_standardize_rows(input, rows, eps), weight, bias, shape)
@@ -122,7 +118,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """
     op = "group_norm"
     require_float_input(input, "input", op)
-    _check_at_least_2d(input, op)
+    check_channels_first(input, op)
     num_groups = as_int(num_groups, "num_groups", 1, op)
     batch, channels = input.shape[:2]
     if channels % num_groups:
@@ -131,7 +127,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                          f"num_groups={num_groups}")
     for name, tensor in (("weight", weight), ("bias", bias)):
         check_channel_vector(tensor, name, channels, input.dtype, op)
-    eps = _check_eps(eps, op)
+    eps = check_eps(eps, op)
     # PyTorch's check (F.group_norm): a batch that is one value per group in all is refused.
     if batch * (channels // num_groups) * int(np.prod(input.shape[2:], dtype=np.int64)) == 1:
         raise ValueError(f"{op}: expected more than 1 value per group in the batch, got input "
@@ -159,11 +155,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     """
     op = "instance_norm"
     require_float_input(input, "input", op)
-    _check_at_least_2d(input, op)
+    check_channels_first(input, op)
     check_channel_vectors(input, op, running_mean, running_var, weight, bias)
     use_input_stats = require_bool(use_input_stats, "use_input_stats", op)
     momentum = float(require_real(momentum, "momentum", op))
-    eps = _check_eps(eps, op)
+    eps = check_eps(eps, op)
     if not use_input_stats:
         if running_mean is None:
             raise ValueError(f"{op}: running_mean and running_var must be given when "
