@@ -26,7 +26,7 @@ the graph of a tensor that shares memory with another (a view, its base, a
 """
 import numbers
 
-from . import autograd
+from . import autograd, function
 from .backend import xp_of
 from .ops._common import broadcasts_to
 from .ops.select import fill_value
@@ -64,6 +64,8 @@ def in_place(tensor, op: str, compute):
             f"does; use the out-of-place operation instead")
     tensor.data[...] = result.data
     tensor._bump_version(op)
+    if function._tracer is not None:  # an export trace: later uses of tensor read the result
+        function._tracer.in_place(tensor, result)
     if recorded:
         tensor._node = result._node
         tensor._requires_grad = True

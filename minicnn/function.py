@@ -34,8 +34,10 @@ from ._validation import is_floating
 from .backend import is_cupy_array
 
 
-#: ``callable(function, args, kwargs, result)`` called after every application while a
-#: forward is traced (by :func:`minicnn.onnx.export`), else None: one test per application.
+#: While a forward is traced (by :func:`minicnn.onnx.export`), the recorder: called as
+#: ``_tracer(function, args, kwargs, result)`` after every application, and
+#: ``_tracer.in_place(tensor, result)`` when an in-place method writes ``result`` into
+#: ``tensor``; else None, which costs one test per application.
 _tracer = None
 
 

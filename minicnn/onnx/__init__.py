@@ -12,7 +12,9 @@ module global per operator application.
 A trace records one path: Python control flow that depends on the input's
 values is frozen as it went, and shapes are fixed except the batch axis when
 ``dynamic_batch=True`` (the default), where the graph takes any batch size.
-A Function without a converter stops the export with an error naming it.
+In-place methods (``x.add_(y)``) are followed: later uses of ``x`` read the
+new value. A Function without a converter stops the export with an error
+naming it.
 
 Needs the ``onnx`` package (``pip install "minicnn[onnx]"``); running the
 graph needs an ONNX runtime (``onnxruntime``), which minicnn does not.
@@ -61,20 +63,34 @@ def _state_names(model) -> dict:
     return names
 
 
+class _Recorder:
+    """What ``Function.apply`` and the in-place methods report during the traced forward."""
+
+    def __init__(self):
+        self.records = []
+
+    def __call__(self, function, args, kwargs, result):
+        self.records.append((function, args, kwargs, result))
+
+    def in_place(self, tensor, result):
+        """``tensor`` now holds ``result``'s values (``x.add_(y)``, ``x.clamp_(0)``, ...)."""
+        self.records.append((None, tensor, None, result))
+
+
 def _trace(model, inputs, graph):
     """Run ``model(*inputs)`` once, turning each Function application into ONNX nodes."""
-    records = []
-
-    def record(function, args, kwargs, result):
-        records.append((function, args, kwargs, result))
-
-    previous, _function._tracer = _function._tracer, record
+    recorder = _Recorder()
+    previous, _function._tracer = _function._tracer, recorder
     try:
         with no_grad():
             outputs = model(*inputs)
     finally:
         _function._tracer = previous
-    for function, args, kwargs, result in records:
+    for function, args, kwargs, result in recorder.records:
+        if function is None:  # an in-place write: the tensor's later uses read the result
+            graph._keep.append((args, result))
+            graph.values[id(args)] = graph.name(result)
+            continue
         converter = CONVERTERS.get(function)
         if converter is None:
             raise OnnxExportError(

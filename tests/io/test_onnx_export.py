@@ -137,3 +137,21 @@ def test_errors_name_what_cannot_export(tmp_path):
         export(BatchFold(), minicnn.randn(2, 3), tmp_path / "b.onnx", opset_version=11)
     with pytest.raises(TypeError, match="example_input must be a Tensor, a NumPy array"):
         export(BatchFold(), [[1.0, 2.0]], tmp_path / "b.onnx")
+
+
+def test_in_place_methods_are_followed(tmp_path):
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            y = self.conv(x)
+            skip = y * 2
+            y.add_(skip).clamp_(-1.0, 1.0)  # later uses of y must see both changes
+            y.mul_(3)
+            return y.flatten(1)
+
+    model = randomize(InPlace())
+    export(model, minicnn.randn(TRACE_BATCH, 3, 5, 5), tmp_path / "inplace.onnx")
+    assert_runs_like_minicnn(model, tmp_path / "inplace.onnx", (3, 5, 5))
