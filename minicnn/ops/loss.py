@@ -1,5 +1,9 @@
 """Loss functions: cross_entropy, nll_loss, mse_loss, binary_cross_entropy_with_logits.
 
+The checks and the reduction below are shared with the sibling modules
+``loss_regression`` (l1, smooth l1, Huber) and ``loss_probability`` (BCE on
+probabilities, KL divergence).
+
 Notation. ``x`` is the input, ``t`` the target, ``g = dL/dy`` the upstream
 gradient. Classification inputs are ``(N, C)`` or ``(N, C, d1, ..., dk)``
 (class scores or log-probabilities along dim 1) or a single sample ``(C,)``;
