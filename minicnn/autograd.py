@@ -196,6 +196,16 @@ def _accumulate(tensor, grad):
     tensor.grad = grad.copy() if tensor.grad is None else _as_array(tensor.grad + grad)
 
 
+def _run_post_accumulate_hooks(leaf):
+    """``hook(leaf)`` for each hook registered by ``register_post_accumulate_grad_hook``:
+    the leaf's ``.grad`` of this backward is final (a leaf accumulates once per
+    backward), so DistributedDataParallel can start reducing it while the rest of
+    the graph is still being differentiated."""
+    if leaf._post_accumulate_grad_hooks:
+        for hook in list(leaf._post_accumulate_grad_hooks.values()):
+            hook(leaf)
+
+
 def _run_backward(roots, root_grads, retain_graph, targets=None):
     """The backward engine (``Tensor.backward`` and :func:`grad` both run it).
 
@@ -232,6 +242,7 @@ def _run_backward(roots, root_grads, retain_graph, targets=None):
         elif not is_node:
             if vertex.requires_grad:
                 _accumulate(vertex, grad)
+                _run_post_accumulate_hooks(vertex)
         elif vertex.retained is not None and vertex.retained() is not None:
             _accumulate(vertex.retained(), grad)
         if not is_node:

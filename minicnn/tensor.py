@@ -91,6 +91,7 @@ class Tensor:
     # Made on first use (most tensors never need them): see _counter() and register_hook().
     _version_counter = None
     _hooks = None
+    _post_accumulate_grad_hooks = None  # see register_post_accumulate_grad_hook()
 
     def __init__(self, data, dtype=None, requires_grad=False):
         array = _as_array(data, dtype)
@@ -172,6 +173,29 @@ class Tensor:
         hooks = self._hook_table()
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after each backward has accumulated this leaf's ``.grad``.
+
+        As in PyTorch: leaf tensors only; the hook returns nothing (it may read or
+        change ``tensor.grad``). Returns a handle whose ``remove()`` unregisters it.
+        """
+        from .nn.module import RemovableHandle
+
+        if not callable(hook):
+            raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, "
+                            f"got {hook!r}")
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on "
+                               "a tensor that does not require grad")
+        if not self.is_leaf:
+            raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                               "cannot be registered on non-leaf tensors")
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = {}
+        handle = RemovableHandle(self._post_accumulate_grad_hooks)
+        self._post_accumulate_grad_hooks[handle.id] = hook
         return handle
 
     def _hook_table(self) -> dict:
