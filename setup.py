@@ -30,16 +30,20 @@ setup(
         # numba-cuda + NVRTC/NVVM compile every CUDA kernel to PTX in CI, without a GPU.
         # scikit-learn: the bundled digits are checked against its copy (no download).
         # onnx + onnxruntime: every exported graph is checked and run; safetensors and Pillow:
-        # the io and images extras below are tested too.
+        # the io and images extras below are tested too; mpi4py + mpich: the mpiexec -n 2 tests.
         "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "numba-cuda>=0.30,<0.31",
                  "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14", "scikit-learn>=1.3",
-                 "onnx>=1.16", "onnxruntime>=1.18", "safetensors>=0.4", "pillow>=10"],
+                 "onnx>=1.16", "onnxruntime>=1.18", "safetensors>=0.4", "pillow>=10",
+                 "mpi4py>=4.0", "mpich>=4.2"],
         # .safetensors read/write (minicnn.io); torch.save files and .npz need nothing extra.
         "io": ["safetensors>=0.4"],
         # decoding image files for `minicnn predict`.
         "images": ["pillow>=10"],
         # minicnn.onnx.export (onnxruntime only to run the exported graph: not required).
         "onnx": ["onnx>=1.16"],
+        # Data-parallel training (minicnn.distributed, `mpiexec -n N minicnn train`): mpi4py with
+        # the MPICH library as wheels. On a cluster, install only mpi4py, built against its MPI.
+        "dist": ["mpi4py>=4.0", "mpich>=4.2"],
         # One CUDA major version for CuPy and Numba's CUDA target.
         "gpu": ["cupy-cuda13x>=14", "numba-cuda[cu13]>=0.20"],
     },
