@@ -90,6 +90,9 @@ class _NormBase(Module):
         self.reset_parameters()
         move_to_device(self, device)
 
+    # The functional that normalises (SyncBatchNorm's reduces over the ranks).
+    _batch_norm = staticmethod(F.batch_norm)
+
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             self.running_mean.data[...] = 0
@@ -141,10 +144,10 @@ class _BatchNorm(_NormBase):
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
         # The running buffers are passed (and updated) only when they are tracked.
         pass_buffers = not self.training or self.track_running_stats
-        output = F.batch_norm(input,
-                              self.running_mean if pass_buffers else None,
-                              self.running_var if pass_buffers else None,
-                              self.weight, self.bias, use_batch_stats, factor, self.eps)
+        output = self._batch_norm(input,
+                                  self.running_mean if pass_buffers else None,
+                                  self.running_var if pass_buffers else None,
+                                  self.weight, self.bias, use_batch_stats, factor, self.eps)
         if tracking:
             self.num_batches_tracked.data += 1  # only after batch_norm succeeded
         return output

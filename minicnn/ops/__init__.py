@@ -12,6 +12,7 @@ fold              unfold fold (im2col and col2im)
 pooling           max_pool2d avg_pool2d adaptive_avg_pool2d adaptive_max_pool2d
 norm              batch_norm
 per_sample_norm   layer_norm group_norm instance_norm (batch norm's core on other views)
+sync_norm         sync_batch_norm (statistics over every rank: SyncBatchNorm)
 shuffle           channel_shuffle pixel_shuffle pixel_unshuffle
 resample          interpolate
 activation        relu relu6 leaky_relu elu sigmoid tanh hardsigmoid hardswish silu gelu softmax log_softmax

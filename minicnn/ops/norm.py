@@ -320,7 +320,18 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     Every argument is checked before the running statistics change.
     """
-    op = "batch_norm"
+    check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                          "batch_norm")
+    return BatchNorm.apply(
+        input, weight, bias,
+        running_mean=None if running_mean is None else running_mean.data,
+        running_var=None if running_var is None else running_var.data,
+        training=bool(training), momentum=float(momentum), eps=float(eps))
+
+
+def check_batch_norm_args(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                          op):
+    """``batch_norm``'s argument rules (``sync_batch_norm``'s too), raising for ``op``."""
     require_float_input(input, "input", op)
     check_channels_first(input, op)
     check_channel_vectors(input, op, running_mean, running_var, weight, bias)
@@ -348,8 +359,3 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                              f"mode (training=False), got None")
         if not eps >= 0:
             raise ValueError(f"{op}: eps must be non-negative, got {eps!r}")
-    return BatchNorm.apply(
-        input, weight, bias,
-        running_mean=None if running_mean is None else running_mean.data,
-        running_var=None if running_var is None else running_var.data,
-        training=bool(training), momentum=float(momentum), eps=float(eps))
