@@ -19,6 +19,8 @@ module                   contents
                          PixelShuffle, PixelUnshuffle
 ``fold``                 Unfold, Fold
 ``squeeze_excitation``   SqueezeExcitation (torchvision's naming)
+``sync_batch_norm``      SyncBatchNorm (batch statistics over every rank)
+``parallel``             DistributedDataParallel (gradients averaged over ranks)
 ``loss``                 CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss,
                          HuberLoss, BCELoss, BCEWithLogitsLoss, KLDivLoss
 ``init``                 parameter initialisation (torch.nn.init)
@@ -43,7 +45,8 @@ from .resample import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinea
                        UpsamplingNearest2d)
 from .shape import ChannelShuffle, Flatten, Unflatten
 from .squeeze_excitation import SqueezeExcitation
-from . import blocks, utils  # noqa: E402  (blocks build on the layers above)
+from .sync_batch_norm import SyncBatchNorm
+from . import blocks, parallel, utils  # noqa: E402  (blocks build on the layers above)
 
 __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential",
            "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
@@ -54,4 +57,4 @@ __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequ
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils", "Dropout2d", "Unflatten",
            "Softplus", "Mish", "PReLU", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss", "Upsample", "UpsamplingNearest2d",
-           "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold"]
+           "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle", "Unfold", "Fold", "SyncBatchNorm", "parallel"]
