@@ -1,8 +1,9 @@
 """``DataLoader``: batches from a dataset, shuffled reproducibly, optionally prefetched.
 
 ``DataLoader(dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-generator=None, num_workers=0, prefetch_factor=2)`` with ``torch.utils.data``'s
-names. Iterating gives one batch per step: a tuple of minicnn Tensors
+generator=None, num_workers=0, prefetch_factor=2, sampler=None)`` with ``torch.utils.data``'s
+names. A ``sampler`` (e.g. :class:`~minicnn.data.DistributedSampler`) gives the
+order of the indices instead of ``shuffle``. Iterating gives one batch per step: a tuple of minicnn Tensors
 (``(images (B, C, H, W) float32, labels (B,) int64)`` for the image datasets).
 
 Randomness, and why a run can stop and resume in the middle of an epoch
@@ -79,13 +80,20 @@ class DataLoader:
     """Iterate over ``dataset`` in batches (see the module docstring for the randomness)."""
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
-                 generator=None, num_workers=0, prefetch_factor=2):
+                 generator=None, num_workers=0, prefetch_factor=2, sampler=None):
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: dataset must define __len__ and __getitem__, got a "
                             f"{type(dataset).__name__}")
         self.dataset = dataset
         self.batch_size = as_int(batch_size, "batch_size", 1, "DataLoader")
         self.shuffle = bool(shuffle)
+        if sampler is not None and self.shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle "
+                             "(the sampler gives the order; shuffle it there)")
+        if sampler is not None and not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+            raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got a "
+                            f"{type(sampler).__name__}")
+        self.sampler = sampler
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.num_workers = as_int(num_workers, "num_workers", 0, "DataLoader")
@@ -103,7 +111,7 @@ class DataLoader:
         self._resume = None         # (epoch_seed, batches_done) to continue at the next iter()
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     # ------------------------------------------------------------------ state
@@ -130,6 +138,8 @@ class DataLoader:
     # -------------------------------------------------------------- iteration
     def _order(self, epoch_seed):
         n = len(self.dataset)
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         if self.shuffle:
             return np.random.default_rng(epoch_seed).permutation(n)
         return np.arange(n)
