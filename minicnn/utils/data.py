@@ -3,6 +3,7 @@
 A ported script's ``from torch.utils.data import DataLoader, TensorDataset``
 becomes ``from minicnn.utils.data import ...`` and gets minicnn's own loader.
 """
-from ..data import DataLoader, Dataset, Subset, TensorDataset, default_collate
+from ..data import DataLoader, Dataset, DistributedSampler, Subset, TensorDataset, default_collate
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate"]
+__all__ = ["DataLoader", "Dataset", "DistributedSampler", "Subset", "TensorDataset",
+           "default_collate"]
