@@ -90,9 +90,6 @@ class _NormBase(Module):
         self.reset_parameters()
         move_to_device(self, device)
 
-    # The functional that normalises (SyncBatchNorm's reduces over the ranks).
-    _batch_norm = staticmethod(F.batch_norm)
-
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
             self.running_mean.data[...] = 0
@@ -121,6 +118,8 @@ class _BatchNorm(_NormBase):
 
     _RANKS = ()
     _LAYOUT = ""
+    # The functional that normalises (SyncBatchNorm's reduces over the ranks).
+    _batch_norm = staticmethod(F.batch_norm)
 
     def _check_input(self, input) -> None:
         layer = f"{type(self).__name__}({self.num_features})"

@@ -8,20 +8,23 @@ squares and count per layer forward; one of the two gradient sums per
 backward: :mod:`minicnn.ops.sync_norm`), so N ranks x batch b train the very
 model that one process with batch N*b trains.
 
-It holds exactly BatchNorm2d's parameters and buffers (state dicts load
-either way). Without :func:`minicnn.distributed.init`, with one rank, or in
-evaluation mode it is BatchNorm2d, as PyTorch's. ``convert_sync_batchnorm(model)``
-swaps every BatchNorm2d of a model for one, keeping its parameters and buffers.
+It takes any (N, C, *) input and holds exactly BatchNorm2d's parameters and
+buffers (state dicts load either way). Without :func:`minicnn.distributed.init`,
+with one rank, or in evaluation mode it is plain batch norm, as PyTorch's.
+``convert_sync_batchnorm(model)`` swaps every BatchNorm1d/BatchNorm2d of a model
+for one, keeping its parameters and buffers.
 """
 from ..ops.sync_norm import sync_batch_norm
-from .norm import BatchNorm2d
+from .norm import _BatchNorm
 
 __all__ = ["SyncBatchNorm"]
 
 
-class SyncBatchNorm(BatchNorm2d):
-    """``BatchNorm2d`` with mean and variance over the (N, H, W) of every rank's batch."""
+class SyncBatchNorm(_BatchNorm):
+    """Batch norm of an (N, C, *) input with per-channel mean and variance over every rank's batch."""
 
+    _RANKS = (2, 3, 4, 5)
+    _LAYOUT = "(N, C, *)"
     _batch_norm = staticmethod(sync_batch_norm)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
@@ -34,13 +37,13 @@ class SyncBatchNorm(BatchNorm2d):
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
-        """``module`` with every BatchNorm2d (it or below it) replaced by a SyncBatchNorm
-        that shares its parameters and buffers and keeps its training mode."""
+        """``module`` with every BatchNorm1d/BatchNorm2d (it or below it) replaced by a
+        SyncBatchNorm that shares its parameters and buffers and keeps its training mode."""
         if process_group is not None:
             raise ValueError(f"convert_sync_batchnorm: process_group must be None, got "
                              f"{process_group!r}")
         converted = module
-        if isinstance(module, BatchNorm2d) and not isinstance(module, SyncBatchNorm):
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
             converted = cls(module.num_features, module.eps, module.momentum, module.affine,
                             module.track_running_stats, bias=module.bias is not None)
             for name in ("weight", "bias"):

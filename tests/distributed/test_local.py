@@ -90,8 +90,13 @@ def test_convert_sync_batchnorm_keeps_parameters_buffers_and_mode():
     assert model[1].training and not model[2][0].training
     after = model.state_dict(keep_vars=True)
     assert list(after) == list(before) and all(after[k] is before[k] for k in before)
-    single = nn.SyncBatchNorm.convert_sync_batchnorm(nn.BatchNorm2d(4))
-    assert type(single) is nn.SyncBatchNorm
+    for plain in (nn.BatchNorm2d(4), nn.BatchNorm1d(4)):
+        assert type(nn.SyncBatchNorm.convert_sync_batchnorm(plain)) is nn.SyncBatchNorm
+    x = minicnn.tensor(np.random.default_rng(1).standard_normal((5, 4)))  # (N, C) as BatchNorm1d
+    np.testing.assert_array_equal(nn.SyncBatchNorm(4).double()(x).numpy(),
+                                  nn.BatchNorm1d(4).double()(x).numpy())
+    with pytest.raises(ValueError, match=r"expected a 2-D or 3-D or 4-D or 5-D input \(N, C, \*\)"):
+        nn.SyncBatchNorm(4)(minicnn.ones(4))
     with pytest.raises(ValueError, match="process_group must be None"):
         nn.SyncBatchNorm(2, process_group="group")
 
