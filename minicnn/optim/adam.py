@@ -1,6 +1,6 @@
 """Adam (Kingma & Ba, 2015) and AdamW (Loshchilov & Hutter, 2019), with optional AMSGrad."""
 from ..backend import xp_of
-from .optimizer import Optimizer, _check_number
+from .optimizer import Optimizer, _check_betas, _check_number
 
 __all__ = ["Adam", "AdamW"]
 
@@ -14,6 +14,19 @@ def lerp_(start, end, weight):
     else:
         start[...] = end - (end - start) * (1 - weight)
     return start
+
+
+def update_moments_(state, grad, beta1, beta2):
+    """Adam's running moments, in place in ``state`` (Adam, NAdam and RAdam share them)::
+
+        m_t = m_{t-1} + (1 - beta1) * (g - m_{t-1})       (exp_avg)
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g * g        (exp_avg_sq)
+    """
+    lerp_(state["exp_avg"], grad, 1 - beta1)
+    exp_avg_sq = state["exp_avg_sq"]
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    return state["exp_avg"], exp_avg_sq
 
 
 class Adam(Optimizer):
@@ -44,12 +57,9 @@ class Adam(Optimizer):
         name = self._name
         _check_number(name, "learning rate", lr, minimum=0.0)
         _check_number(name, "epsilon", eps, minimum=0.0)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
-        _check_number(name, "beta parameter at index 0", betas[0], minimum=0.0, below=1.0)
-        _check_number(name, "beta parameter at index 1", betas[1], minimum=0.0, below=1.0)
+        betas = _check_betas(name, betas)
         _check_number(name, "weight_decay", weight_decay, minimum=0.0)
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=bool(amsgrad), maximize=bool(maximize),
                         decoupled_weight_decay=bool(decoupled_weight_decay))
         super().__init__(params, defaults)
@@ -61,30 +71,17 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = self._evaluate_closure(closure)
         for group in self.param_groups:
-            lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
+            lr, eps = group["lr"], group["eps"]
             beta1, beta2 = group["betas"]
             for param, grad in self._gradients(group):
                 xp = xp_of(param.data)
-                state = self.state.setdefault(param, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["exp_avg"] = xp.zeros_like(param.data)
-                    state["exp_avg_sq"] = xp.zeros_like(param.data)
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = xp.zeros_like(param.data)
-                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"]
+                                                       else ())
+                state = self._state_of(param, buffers)
                 state["step"] += 1
                 step = state["step"]
-
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        param.data *= 1 - lr * weight_decay
-                    else:
-                        grad = grad + weight_decay * param.data
-
-                lerp_(exp_avg, grad, 1 - beta1)
-                exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
+                grad = self._weight_decayed(param, grad, group)
+                exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
 
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5

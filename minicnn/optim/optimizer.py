@@ -59,6 +59,15 @@ def _check_number(op: str, name: str, value, minimum=None, below=None, strict=Fa
         raise ValueError(f"{op}: Invalid {name} value: {value!r} (expected < {below})")
 
 
+def _check_betas(op: str, betas) -> tuple:
+    """Adam-family ``betas``: a pair, each in [0, 1); returned as a tuple (PyTorch's checks)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{op}: betas must be a pair (beta1, beta2), got {betas!r}")
+    _check_number(op, "beta parameter at index 0", betas[0], minimum=0.0, below=1.0)
+    _check_number(op, "beta parameter at index 1", betas[1], minimum=0.0, below=1.0)
+    return tuple(betas)
+
+
 def _to_array_like(value, like):
     """``value`` (a NumPy array, a Tensor or a torch tensor) as an array of ``like``'s dtype,
     on ``like``'s device: state loaded from another run or from PyTorch."""
@@ -75,6 +84,9 @@ class Optimizer:
 
     Subclasses pass their defaults to ``__init__`` and implement ``step``.
     """
+
+    # State entries that are Python numbers, not arrays shaped like the parameter.
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -169,6 +181,31 @@ class Optimizer:
             grad = self._grad_of(param)
             yield param, (-grad if group["maximize"] else grad)
 
+    def _state_of(self, param, buffers, fill=0.0) -> dict:
+        """The state of ``param``, created at its first update (PyTorch's lazy initialisation):
+        ``step`` 0.0 and one array of ``fill`` shaped like the parameter per name in
+        ``buffers``."""
+        state = self.state.setdefault(param, {})
+        if not state:
+            xp = xp_of(param.data)
+            state["step"] = 0.0
+            for name in buffers:
+                state[name] = xp.full_like(param.data, fill)
+        return state
+
+    @staticmethod
+    def _weight_decayed(param, grad, group):
+        """Apply ``group["weight_decay"]`` before an update: ``theta *= 1 - lr * weight_decay``
+        when the group decouples it (AdamW's form), else the L2 gradient
+        ``grad + weight_decay * theta`` (a new array). Returns the gradient to use."""
+        weight_decay = group["weight_decay"]
+        if weight_decay == 0:
+            return grad
+        if group.get("decoupled_weight_decay", False):
+            param.data *= 1 - group["lr"] * weight_decay
+            return grad
+        return grad + weight_decay * param.data
+
     @staticmethod
     def _grad_of(param):
         """The gradient array of ``param`` (``.grad`` may be an array or, set by a user, a Tensor)."""
@@ -205,7 +242,7 @@ class Optimizer:
         Everything is checked before anything changes: the number of groups and
         of parameters per group, and the shape of every state array against its
         parameter. Arrays are copied and cast to the parameter's dtype and
-        device; ``step`` counts become Python floats.
+        device; scalar entries (``step`` counts, NAdam's ``mu_product``) become Python floats.
         """
         if not isinstance(state_dict, Mapping) or "param_groups" not in state_dict \
                 or "state" not in state_dict:
@@ -234,7 +271,7 @@ class Optimizer:
             param = index_to_param[index]
             restored = {}
             for name, value in values.items():
-                if name == "step":
+                if name in self._scalar_state:
                     restored[name] = float(value.item() if hasattr(value, "item") else value)
                 elif value is None:
                     restored[name] = None

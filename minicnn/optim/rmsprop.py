@@ -45,20 +45,14 @@ class RMSprop(Optimizer):
         loss = self._evaluate_closure(closure)
         for group in self.param_groups:
             lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            weight_decay, momentum = group["weight_decay"], group["momentum"]
+            momentum = group["momentum"]
             for param, grad in self._gradients(group):
                 xp = xp_of(param.data)
-                state = self.state.setdefault(param, {})
-                if not state:
-                    state["step"] = 0.0
-                    state["square_avg"] = xp.zeros_like(param.data)
-                    if momentum > 0:
-                        state["momentum_buffer"] = xp.zeros_like(param.data)
-                    if group["centered"]:
-                        state["grad_avg"] = xp.zeros_like(param.data)
+                buffers = (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
+                           + (("grad_avg",) if group["centered"] else ()))
+                state = self._state_of(param, buffers)
                 state["step"] += 1
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param.data
+                grad = self._weight_decayed(param, grad, group)
 
                 square_avg = state["square_avg"]
                 square_avg *= alpha

@@ -46,10 +46,9 @@ class SGD(Optimizer):
         loss = self._evaluate_closure(closure)
         for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+            nesterov = group["nesterov"]
             for param, grad in self._gradients(group):
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param.data  # a new array: .grad is not touched
+                grad = self._weight_decayed(param, grad, group)  # a new array: .grad is kept
                 if momentum != 0:
                     state = self.state.setdefault(param, {})
                     buffer = state.get("momentum_buffer")

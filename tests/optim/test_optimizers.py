@@ -108,11 +108,54 @@ def test_rmsprop_matches_torch_for_50_steps(alpha, momentum, centered, weight_de
                   weight_decay=weight_decay, maximize=maximize))
 
 
+@given(rho=st.sampled_from([0.9, 0.5]), eps=st.sampled_from([1e-6, 1e-3]),
+       weight_decay=st.sampled_from([0.0, 1e-2]), maximize=st.booleans(),
+       lr=st.sampled_from([1.0, 0.1]))
+def test_adadelta_matches_torch_for_50_steps(rho, eps, weight_decay, maximize, lr):
+    run_both(optim.Adadelta, torch.optim.Adadelta,
+             dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+
+@given(lr_decay=st.sampled_from([0.0, 0.05]), weight_decay=st.sampled_from([0.0, 1e-2]),
+       initial_accumulator_value=st.sampled_from([0.0, 0.5]), eps=st.sampled_from([1e-10, 1e-3]),
+       maximize=st.booleans())
+def test_adagrad_matches_torch_for_50_steps(lr_decay, weight_decay, initial_accumulator_value,
+                                            eps, maximize):
+    run_both(optim.Adagrad, torch.optim.Adagrad,
+             dict(lr=0.05, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
+                  initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+
+
+@given(betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9)]), weight_decay=st.sampled_from([0.0, 0.1]),
+       momentum_decay=st.sampled_from([4e-3, 0.1]), decoupled=st.booleans(),
+       maximize=st.booleans())
+def test_nadam_matches_torch_for_50_steps(betas, weight_decay, momentum_decay, decoupled,
+                                          maximize):
+    run_both(optim.NAdam, torch.optim.NAdam,
+             dict(lr=1e-2, betas=betas, weight_decay=weight_decay, momentum_decay=momentum_decay,
+                  decoupled_weight_decay=decoupled, maximize=maximize))
+
+
+@given(betas=st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.9, 0.5)]),
+       weight_decay=st.sampled_from([0.0, 0.1]), decoupled=st.booleans(),
+       maximize=st.booleans(), eps=st.sampled_from([1e-8, 1e-3]))
+def test_radam_matches_torch_for_50_steps(betas, weight_decay, decoupled, maximize, eps):
+    """betas[1] = 0.5 keeps rho_t <= 5 (plain momentum) for all 50 steps; 0.9 and 0.999
+    switch to the rectified adaptive step after a few steps."""
+    run_both(optim.RAdam, torch.optim.RAdam,
+             dict(lr=1e-2, betas=betas, eps=eps, weight_decay=weight_decay,
+                  decoupled_weight_decay=decoupled, maximize=maximize))
+
+
 @pytest.mark.parametrize("ours, theirs, options", [
     (optim.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3)),
     (optim.Adam, torch.optim.Adam, dict(lr=1e-2, amsgrad=True, weight_decay=1e-2)),
     (optim.AdamW, torch.optim.AdamW, dict(lr=1e-2)),
     (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-2, momentum=0.5, centered=True)),
+    (optim.Adadelta, torch.optim.Adadelta, dict(lr=1.0, weight_decay=1e-2)),
+    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    (optim.NAdam, torch.optim.NAdam, dict(lr=1e-2, weight_decay=1e-2, momentum_decay=0.01)),
+    (optim.RAdam, torch.optim.RAdam, dict(lr=1e-2, weight_decay=1e-2, decoupled_weight_decay=True)),
 ])
 def test_float64_trajectories_agree_to_rounding(ours, theirs, options):
     run_both(ours, theirs, options, dtype=np.float64)
@@ -143,7 +186,9 @@ def test_zero_grad_sets_none_or_zeros():
 def test_a_model_trains_with_every_optimizer():
     """A Module's parameters plug in as in PyTorch and a least-squares loss goes down."""
     for make in (lambda p: optim.SGD(p, lr=0.05, momentum=0.9), lambda p: optim.Adam(p, lr=0.05),
-                 lambda p: optim.AdamW(p, lr=0.05), lambda p: optim.RMSprop(p, lr=0.01)):
+                 lambda p: optim.AdamW(p, lr=0.05), lambda p: optim.RMSprop(p, lr=0.01),
+                 lambda p: optim.Adadelta(p, lr=1.0, eps=1e-2), lambda p: optim.Adagrad(p, lr=0.3),
+                 lambda p: optim.NAdam(p, lr=0.05), lambda p: optim.RAdam(p, lr=0.1)):
         minicnn.manual_seed(0)
         model = minicnn.nn.Linear(4, 1)
         opt = make(model.parameters())
@@ -182,6 +227,10 @@ def test_step_returns_the_closure_loss_with_grad_enabled():
     (optim.Adam, torch.optim.Adam, dict(lr=1e-2, amsgrad=True)),
     (optim.AdamW, torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.05)),
     (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-2, momentum=0.9, centered=True)),
+    (optim.Adadelta, torch.optim.Adadelta, dict(lr=1.0, rho=0.8)),
+    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    (optim.NAdam, torch.optim.NAdam, dict(lr=1e-2, momentum_decay=0.01)),
+    (optim.RAdam, torch.optim.RAdam, dict(lr=1e-2, weight_decay=1e-2)),
 ])
 def test_state_dict_layout_and_interchange_with_torch(ours_cls, theirs_cls, options):
     """Our state_dict has torch's keys; torch's (as arrays) loads into ours and continues the
@@ -252,6 +301,14 @@ def test_state_dict_arrays_are_copied_on_load_and_cast_to_the_parameter_dtype():
     (lambda p: optim.AdamW(p, eps=-1e-8), "epsilon"),
     (lambda p: optim.RMSprop(p, alpha=-0.5), "alpha"),
     (lambda p: optim.RMSprop(p, momentum=-0.5), "momentum"),
+    (lambda p: optim.Adadelta(p, rho=1.5), "rho"),
+    (lambda p: optim.Adadelta(p, eps=-1.0), "epsilon"),
+    (lambda p: optim.Adagrad(p, lr_decay=-0.1), "lr_decay"),
+    (lambda p: optim.Adagrad(p, initial_accumulator_value=-1), "initial_accumulator_value"),
+    (lambda p: optim.NAdam(p, momentum_decay=-1e-3), "momentum_decay"),
+    (lambda p: optim.NAdam(p, betas=(0.9, 1.0)), "beta parameter at index 1"),
+    (lambda p: optim.RAdam(p, weight_decay=-1), "weight_decay"),
+    (lambda p: optim.RAdam(p, betas=(-0.1, 0.999)), "beta parameter at index 0"),
     (lambda p: optim.SGD([{"params": p[:1]}, {"params": p[1:], "lr": -1.0}], lr=0.1),
      "learning rate"),
 ])
