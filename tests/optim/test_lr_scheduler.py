@@ -57,7 +57,41 @@ def build(name, module, opt, **kw):
         return module.SequentialLR(opt, [module.LinearLR(opt, start_factor=0.01, total_iters=warm),
                                          module.CosineAnnealingLR(opt, T_max=STEPS - warm)],
                                    milestones=[warm])
+    if name == "exponential":
+        return module.ExponentialLR(opt, gamma=kw.get("gamma", 0.9))
+    if name == "polynomial":
+        return module.PolynomialLR(opt, total_iters=kw.get("t_max", 20),
+                                   power=kw.get("power", 1.0))
+    if name == "lambda":  # one function per group (optimizers() has two groups)
+        return module.LambdaLR(opt, lr_lambda=[lambda t: 1 / (1 + 0.1 * t),
+                                               _Warmup(kw.get("step_size", 7))])
+    if name == "multiplicative":
+        every = kw.get("step_size", 7)
+        return module.MultiplicativeLR(opt, lr_lambda=lambda t: 0.5 if t % every == 0 else 0.98)
+    if name == "warm_restarts":
+        return module.CosineAnnealingWarmRestarts(opt, T_0=kw.get("step_size", 7),
+                                                  T_mult=kw.get("t_mult", 2),
+                                                  eta_min=kw.get("eta", 0.0))
+    if name == "chained":
+        return module.ChainedScheduler(
+            [module.ConstantLR(opt, factor=0.5, total_iters=kw.get("step_size", 7)),
+             module.ExponentialLR(opt, gamma=kw.get("gamma", 0.9))])
+    if name == "warmup_restarts":
+        warm = kw.get("step_size", 7)
+        return module.SequentialLR(opt, [module.LinearLR(opt, start_factor=0.1, total_iters=warm),
+                                         module.CosineAnnealingWarmRestarts(opt, T_0=5, T_mult=2)],
+                                   milestones=[warm])
     raise AssertionError(name)
+
+
+class _Warmup:
+    """A callable object (not a function): LambdaLR's state_dict keeps its ``__dict__``."""
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def __call__(self, t):
+        return min(1.0, (t + 1) / self.steps)
 
 
 def trace(scheduler, opt, steps=STEPS):
@@ -73,18 +107,22 @@ def trace(scheduler, opt, steps=STEPS):
     return values
 
 
-NAMES = ["step", "multistep", "constant", "linear", "cosine", "onecycle", "warmup_cosine"]
+NAMES = ["step", "multistep", "constant", "linear", "cosine", "onecycle", "warmup_cosine",
+         "exponential", "polynomial", "lambda", "multiplicative", "warm_restarts", "chained",
+         "warmup_restarts"]
 
 
-@given(name=st.sampled_from(NAMES), kind=st.sampled_from(["sgd", "adam"]),
+@pytest.mark.parametrize("name", NAMES)
+@given(kind=st.sampled_from(["sgd", "adam"]),
        step_size=st.integers(1, 12), gamma=st.sampled_from([0.1, 0.5, 0.9]),
        t_max=st.integers(3, 30), eta=st.sampled_from([0.0, 1e-3]),
        anneal=st.sampled_from(["cos", "linear"]), three_phase=st.booleans(),
-       pct=st.sampled_from([0.1, 0.3, 0.5]))
+       pct=st.sampled_from([0.1, 0.3, 0.5]), power=st.sampled_from([0.5, 1.0, 2.0]),
+       t_mult=st.integers(1, 3))
 def test_schedules_match_torch_exactly(name, kind, step_size, gamma, t_max, eta, anneal,
-                                       three_phase, pct):
+                                       three_phase, pct, power, t_mult):
     kw = dict(step_size=step_size, gamma=gamma, t_max=t_max, eta=eta, anneal=anneal,
-              three_phase=three_phase, pct=pct)
+              three_phase=three_phase, pct=pct, power=power, t_mult=t_mult)
     ours_opt, torch_opt = optimizers(kind)
     ours = build(name, ours_sched, ours_opt, **kw)
     theirs = build(name, torch_sched, torch_opt, **kw)
@@ -107,7 +145,8 @@ def test_parameter_trajectories_under_a_schedule_match_torch(name):
 
 def test_closed_forms_equal_the_recursions():
     """The formulas in the module docstring are what the recursions produce."""
-    for name in ["step", "multistep", "linear", "cosine", "constant"]:
+    for name in ["step", "multistep", "linear", "cosine", "constant", "exponential",
+                 "polynomial"]:
         opt, _ = optimizers("sgd", groups=1)
         scheduler = build(name, ours_sched, opt)
         for _ in range(40):
@@ -147,6 +186,112 @@ def test_state_dict_resume_continues_exactly_and_is_json_friendly(name):
     json.dumps(state)
 
 
+def test_lambda_state_dict_has_torchs_layout_and_restores_callable_objects():
+    """Functions are stored as None, callable objects as their __dict__ (PyTorch's rule)."""
+    ours_opt, torch_opt = optimizers("sgd")
+    ours, theirs = build("lambda", ours_sched, ours_opt), build("lambda", torch_sched, torch_opt)
+    trace(ours, ours_opt, steps=3)
+    trace(theirs, torch_opt, steps=3)
+    saved, torch_saved = ours.state_dict(), theirs.state_dict()
+    assert saved["lr_lambdas"] == torch_saved["lr_lambdas"] == [None, {"steps": 7}]
+    saved["lr_lambdas"][1] = {"steps": 3}
+    ours.load_state_dict(saved)
+    assert ours.lr_lambdas[1].steps == 3
+
+
+def test_warm_restarts_with_fractional_epochs_match_torch():
+    """step(epoch + batch / batches), the SGDR paper's per-batch use, for T_mult 1 and 2."""
+    for t_mult in (1, 2):
+        ours_opt, torch_opt = optimizers("sgd")
+        ours = ours_sched.CosineAnnealingWarmRestarts(ours_opt, T_0=3, T_mult=t_mult,
+                                                      eta_min=1e-3)
+        theirs = torch_sched.CosineAnnealingWarmRestarts(torch_opt, T_0=3, T_mult=t_mult,
+                                                         eta_min=1e-3)
+        restarts = 0
+        for epoch in range(12):
+            for batch in range(5):
+                ours.step(epoch + batch / 5)
+                theirs.step(epoch + batch / 5)
+                assert ours.get_last_lr() == theirs.get_last_lr()
+                assert (ours.T_cur, ours.T_i, ours.last_epoch) == \
+                    (theirs.T_cur, theirs.T_i, theirs.last_epoch)
+                restarts += ours.T_cur == 0
+        assert restarts >= 3  # the run crossed restarts (T_mult 2: at epochs 3 and 9)
+
+
+def plateau_metrics():
+    """A validation loss with every case in it: steady improvement, a plateau, improvements
+    smaller than the relative threshold (they count as bad epochs), a rise, a recovery."""
+    improving = [2.0 * 0.8 ** t for t in range(6)]
+    flat = [improving[-1]] * 7
+    tiny = [improving[-1] * (1 - 1e-6 * t) for t in range(1, 6)]
+    rising = [improving[-1] * (1 + 0.05 * t) for t in range(1, 8)]
+    recovery = [improving[-1] * 0.9 ** t for t in range(1, 6)]
+    return improving + flat + tiny + rising + recovery + flat[:1] * 20
+
+
+@pytest.mark.parametrize("mode", ["min", "max"])
+@given(threshold_mode=st.sampled_from(["rel", "abs"]), patience=st.integers(0, 4),
+       cooldown=st.integers(0, 3), factor=st.sampled_from([0.1, 0.5]),
+       min_lr=st.sampled_from([0.0, 1e-3, [1e-2, 1e-4]]), threshold=st.sampled_from([1e-4, 0.0]))
+def test_reduce_on_plateau_matches_torch_exactly(mode, threshold_mode, patience, cooldown,
+                                                 factor, min_lr, threshold):
+    sign = 1 if mode == "min" else -1  # max mode sees the negated loss (an accuracy-like metric)
+    options = dict(mode=mode, factor=factor, patience=patience, threshold=threshold,
+                   threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr)
+    ours_opt, torch_opt = optimizers("sgd")
+    ours = ours_sched.ReduceLROnPlateau(ours_opt, **options)
+    theirs = torch_sched.ReduceLROnPlateau(torch_opt, **options)
+    for metric in plateau_metrics():
+        ours.step(sign * metric)
+        theirs.step(sign * metric)
+        assert ours.get_last_lr() == theirs.get_last_lr()
+        assert (ours.num_bad_epochs, ours.cooldown_counter, ours.best) == \
+            (theirs.num_bad_epochs, theirs.cooldown_counter, theirs.best)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+
+
+def test_reduce_on_plateau_exercises_patience_cooldown_and_min_lr_and_resumes():
+    """The metric sequence above does reduce, cool down and reach min_lr (so the comparison
+    with torch covers them), and a state dict saved mid-run continues exactly."""
+    opt, _ = optimizers("sgd", groups=1)
+    plateau = ours_sched.ReduceLROnPlateau(opt, factor=0.5, patience=2, cooldown=2, min_lr=0.02)
+    lrs, cooled = [], 0
+    metrics = plateau_metrics()
+    for index, metric in enumerate(metrics):
+        plateau.step(metric)
+        lrs.append(plateau.get_last_lr()[0])
+        cooled += plateau.in_cooldown
+        if index == 15:
+            saved = json.loads(json.dumps(plateau.state_dict()))  # inf survives as Infinity
+            saved_lr = opt.param_groups[0]["lr"]
+    reductions = [b / a for a, b in zip([0.1] + lrs, lrs) if b != a]
+    assert reductions[:2] == [0.5, 0.5] and len(reductions) >= 3 and cooled > 0
+    assert lrs[-1] == 0.02 and min(lrs) == 0.02  # floored at min_lr (0.1 -> 0.05 -> 0.025 -> 0.02)
+
+    opt2, _ = optimizers("sgd", groups=1)
+    resumed = ours_sched.ReduceLROnPlateau(opt2, factor=0.5, patience=2, cooldown=2, min_lr=0.02)
+    resumed.load_state_dict(saved)
+    opt2.param_groups[0]["lr"] = saved_lr
+    for index, metric in enumerate(metrics[16:]):
+        resumed.step(metric)
+        assert resumed.get_last_lr()[0] == lrs[16 + index]
+
+
+def test_chained_scheduler_composes_and_refuses_plateau():
+    opt, _ = optimizers("sgd", groups=1)
+    chained = ours_sched.ChainedScheduler([ours_sched.ConstantLR(opt, factor=0.1, total_iters=2),
+                                           ours_sched.ExponentialLR(opt, gamma=0.9)])
+    lrs = [chained.get_last_lr()[0]]
+    for _ in range(4):
+        chained.step()
+        lrs.append(chained.get_last_lr()[0])
+    np.testing.assert_allclose(lrs, [0.1 * 0.1, 0.1 * 0.1 * 0.9, 0.1 * 0.9 ** 2, 0.1 * 0.9 ** 3,
+                                     0.1 * 0.9 ** 4], rtol=1e-12)
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        ours_sched.ChainedScheduler([ours_sched.ReduceLROnPlateau(opt)])
+
+
 def test_onecycle_steps_past_total_raise():
     opt, _ = optimizers("sgd", groups=1)
     scheduler = ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=3)
@@ -183,6 +328,22 @@ def test_onecycle_cycles_adam_beta1():
     (lambda o: ours_sched.SequentialLR(o, [ours_sched.StepLR(o, 2)], milestones=[3]), ValueError,
      "milestone"),
     (lambda o: ours_sched.StepLR("not an optimizer", 2), TypeError, "not an Optimizer"),
+    (lambda o: ours_sched.ExponentialLR(o, gamma="0.9"), ValueError, "gamma"),
+    (lambda o: ours_sched.PolynomialLR(o, total_iters=0), ValueError, "total_iters"),
+    (lambda o: ours_sched.LambdaLR(o, lr_lambda=[lambda t: 1.0]), ValueError, "2 lr_lambdas"),
+    (lambda o: ours_sched.MultiplicativeLR(o, lr_lambda=0.9), TypeError, "function"),
+    (lambda o: ours_sched.CosineAnnealingWarmRestarts(o, T_0=0), ValueError, "T_0"),
+    (lambda o: ours_sched.CosineAnnealingWarmRestarts(o, T_0=5, T_mult=1.5), ValueError,
+     "T_mult"),
+    (lambda o: ours_sched.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
+    (lambda o: ours_sched.ReduceLROnPlateau(o, mode="up"), ValueError, "mode"),
+    (lambda o: ours_sched.ReduceLROnPlateau(o, threshold_mode="pct"), ValueError,
+     "threshold_mode"),
+    (lambda o: ours_sched.ReduceLROnPlateau(o, patience=-1), ValueError, "patience"),
+    (lambda o: ours_sched.ReduceLROnPlateau(o, min_lr=[0.1]), ValueError, "min_lrs"),
+    (lambda o: ours_sched.ChainedScheduler([]), ValueError, "at least one"),
+    (lambda o: ours_sched.ChainedScheduler([ours_sched.StepLR(o, 2)], optimizer=optim.SGD(
+        [Parameter(np.zeros(2, np.float32))], lr=0.1)), ValueError, "same optimizer"),
 ])
 def test_invalid_schedule_arguments(make, error, match):
     opt, _ = optimizers("sgd")

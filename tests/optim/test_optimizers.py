@@ -153,7 +153,8 @@ def test_radam_matches_torch_for_50_steps(betas, weight_decay, decoupled, maximi
     (optim.AdamW, torch.optim.AdamW, dict(lr=1e-2)),
     (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-2, momentum=0.5, centered=True)),
     (optim.Adadelta, torch.optim.Adadelta, dict(lr=1.0, weight_decay=1e-2)),
-    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    (optim.Adagrad, torch.optim.Adagrad,
+     dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
     (optim.NAdam, torch.optim.NAdam, dict(lr=1e-2, weight_decay=1e-2, momentum_decay=0.01)),
     (optim.RAdam, torch.optim.RAdam, dict(lr=1e-2, weight_decay=1e-2, decoupled_weight_decay=True)),
 ])
@@ -228,7 +229,8 @@ def test_step_returns_the_closure_loss_with_grad_enabled():
     (optim.AdamW, torch.optim.AdamW, dict(lr=1e-2, weight_decay=0.05)),
     (optim.RMSprop, torch.optim.RMSprop, dict(lr=1e-2, momentum=0.9, centered=True)),
     (optim.Adadelta, torch.optim.Adadelta, dict(lr=1.0, rho=0.8)),
-    (optim.Adagrad, torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
+    (optim.Adagrad, torch.optim.Adagrad,
+     dict(lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1)),
     (optim.NAdam, torch.optim.NAdam, dict(lr=1e-2, momentum_decay=0.01)),
     (optim.RAdam, torch.optim.RAdam, dict(lr=1e-2, weight_decay=1e-2)),
 ])
