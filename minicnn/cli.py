@@ -119,8 +119,8 @@ def _int_list(text):
 
 
 def _add_train_parser(commands):
-    from .train.config import DEFAULT_LR, DEFAULT_MODEL, DEFAULT_MODEL_KWARGS, OPTIMIZERS, \
-        SCHEDULES, TrainConfig
+    from .train.config import DEFAULT_GAMMA, DEFAULT_LR, DEFAULT_MODEL, DEFAULT_MODEL_KWARGS, \
+        OPTIMIZERS, SCHEDULES, TrainConfig
 
     defaults = TrainConfig()
     train = commands.add_parser(
@@ -162,7 +162,25 @@ def _add_train_parser(commands):
     add("--milestones", type=_int_list, default=None, metavar="E1,E2",
         help="multistep schedule: epochs (from the start of the run) at which to decay "
              "(default epochs/2, 3 epochs/4)")
-    add("--gamma", type=float, default=None, help=f"step/multistep decay (default {defaults.gamma})")
+    add("--gamma", type=float, default=None,
+        help="step/multistep/plateau decay factor (default 0.1); exponential: the factor per "
+             f"epoch (default {DEFAULT_GAMMA['exponential']})")
+    add("--patience", type=int, default=None,
+        help=f"plateau schedule: epochs without a lower test loss before the lr is multiplied "
+             f"by --gamma (default {defaults.patience})")
+    add("--cooldown", type=int, default=None,
+        help=f"plateau schedule: epochs after a decay before counting again "
+             f"(default {defaults.cooldown})")
+    add("--min-lr", type=float, default=None,
+        help=f"plateau schedule: lower bound of the lr (default {defaults.min_lr:g})")
+    add("--restart-epochs", type=int, default=None,
+        help="cosine-restarts schedule: epochs of the first cosine period, counted after the "
+             "warm-up (default a third of them)")
+    add("--restart-mult", type=int, default=None,
+        help=f"cosine-restarts schedule: each period is this many times the previous one "
+             f"(default {defaults.restart_mult})")
+    add("--power", type=float, default=None,
+        help=f"poly schedule: lr * (1 - t/T) ** power (default {defaults.power:g})")
     add("--no-augment", dest="augment", action="store_const", const=False, default=None,
         help="no random shifts (and flips on cifar10) of the training images")
     add("--label-smoothing", type=float, default=None, help="cross-entropy label smoothing")
@@ -185,7 +203,8 @@ def _add_train_parser(commands):
 
 _TRAIN_OPTIONS = ("model", "dataset", "data_dir", "epochs", "batch_size", "optimizer", "lr",
                   "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "step_size",
-                  "milestones", "gamma", "augment", "label_smoothing", "clip_grad_norm",
+                  "milestones", "gamma", "patience", "cooldown", "min_lr", "restart_epochs",
+                  "restart_mult", "power", "augment", "label_smoothing", "clip_grad_norm",
                   "eval_batch_size", "device", "seed", "num_workers")
 
 

@@ -10,15 +10,21 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "DEFAULT_MODEL",
-           "DEFAULT_MODEL_KWARGS", "DEFAULT_LR"]
+           "DEFAULT_MODEL_KWARGS", "DEFAULT_LR", "DEFAULT_GAMMA"]
 
 DEFAULT_MODEL = "resnet18"
 DEFAULT_MODEL_KWARGS = {"width": 8}
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("cosine", "onecycle", "step", "multistep", "constant")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adadelta", "adagrad", "nadam", "radam")
+SCHEDULES = ("cosine", "onecycle", "step", "multistep", "constant", "plateau", "exponential",
+             "cosine-restarts", "poly")
 DEVICES = ("cpu", "cuda")
 # The learning rate each optimizer gets when --lr is not given.
-DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
+DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adadelta": 1.0,
+              "adagrad": 1e-2, "nadam": 2e-3, "radam": 1e-3}
+# --gamma when not given: the decay at each step/multistep milestone and plateau (PyTorch's
+# ReduceLROnPlateau factor), or the exponential schedule's factor per epoch.
+DEFAULT_GAMMA = {"exponential": 0.9}
+DEFAULT_GAMMA_OTHERS = 0.1
 
 
 @dataclass
@@ -40,7 +46,14 @@ class TrainConfig:
     warmup_epochs: int = None          # linear warm-up from lr/10 (default 1 epoch; not onecycle)
     step_size: int = None              # step: epochs between decays (default epochs // 3)
     milestones: list = None            # multistep: epochs (default [epochs//2, 3*epochs//4])
-    gamma: float = 0.1                 # step / multistep decay factor
+    gamma: float = None                # step / multistep / plateau decay factor (default 0.1),
+                                       # exponential: factor per epoch (default 0.9)
+    patience: int = 2                  # plateau: epochs without a better test loss before a decay
+    cooldown: int = 0                  # plateau: epochs after a decay that count no bad epoch
+    min_lr: float = 0.0                # plateau: lower bound of the learning rate
+    restart_epochs: int = None         # cosine-restarts: first period (default 1/3 of the run)
+    restart_mult: int = 1              # cosine-restarts: period growth at each restart
+    power: float = 1.0                 # poly: lr * (1 - t / T) ** power
     augment: bool = True               # random shifts (and flips on cifar10) while training
     label_smoothing: float = 0.0
     clip_grad_norm: float = None
@@ -79,6 +92,11 @@ class TrainConfig:
             values["warmup_epochs"] = 1 if epochs > 1 else 0
         if values["schedule"] == "onecycle":
             values["warmup_epochs"] = 0  # onecycle has its own warm-up
+        if values["gamma"] is None:
+            values["gamma"] = DEFAULT_GAMMA.get(values["schedule"], DEFAULT_GAMMA_OTHERS)
+        if values["restart_epochs"] is None and isinstance(epochs, int) \
+                and isinstance(values["warmup_epochs"], int):
+            values["restart_epochs"] = max(1, (epochs - values["warmup_epochs"]) // 3)
         config = TrainConfig(**values)
         config.validate()
         return config
@@ -110,6 +128,15 @@ class TrainConfig:
         _number("--label-smoothing", self.label_smoothing, minimum=0.0, maximum=1.0)
         if self.clip_grad_norm is not None:
             _number("--clip-grad-norm", self.clip_grad_norm, above=0.0)
+        if self.schedule == "plateau" and not self.gamma < 1:
+            raise ValueError(f"--gamma must be < 1 with the plateau schedule (the factor of "
+                             f"each decay), got {self.gamma!r}")
+        _integer("--patience", self.patience, 0)
+        _integer("--cooldown", self.cooldown, 0)
+        _number("--min-lr", self.min_lr, minimum=0.0)
+        _integer("--restart-epochs", self.restart_epochs, 1)
+        _integer("--restart-mult", self.restart_mult, 1)
+        _number("--power", self.power, above=0.0)
         _integer("--step-size", self.step_size, 1)
         if not isinstance(self.milestones, list) or not self.milestones:
             raise ValueError(f"--milestones must be a list of epochs, got {self.milestones!r}")

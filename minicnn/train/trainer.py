@@ -13,8 +13,9 @@ Each step: forward, cross-entropy loss, a check that the loss is finite,
 ``zero_grad``, backward (which frees the step's graph), optional gradient
 clipping, ``optimizer.step()``, ``scheduler.step()`` (schedules advance per
 batch; their lengths are given in epochs). After each epoch the model is
-evaluated on the test split (eval mode, no graph), then the metrics, the
-curves and the checkpoints are written.
+evaluated on the test split (eval mode, no graph), the plateau schedule (if
+chosen) steps on the test loss, then the metrics, the curves and the
+checkpoints are written.
 
 Resuming (``resume=path``) restores the model, the optimizer, the schedule,
 minicnn's global generator, the data loader's generator and position, the
@@ -50,7 +51,7 @@ from ..tensor import Tensor
 from ..data import transforms as T
 from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
-from ..optim import SGD, Adam, AdamW, RMSprop
+from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop
 from ..optim import lr_scheduler
 from .checkpoint import CheckpointError, check_state_dict_fits, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -59,7 +60,8 @@ from .models import build_model, model_kwargs_for
 from .progress import ProgressBar, format_duration
 
 __all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "RunFolderError", "evaluate",
-           "evaluate_checkpoint", "build_optimizer", "build_scheduler", "RUN_FILES"]
+           "evaluate_checkpoint", "build_optimizer", "build_scheduler", "build_plateau",
+           "RUN_FILES"]
 
 CONFIG_FILE, METRICS_FILE, CURVES_FILE = "config.json", "metrics.csv", "curves.png"
 LAST_CHECKPOINT, BEST_CHECKPOINT = "last.npz", "best.npz"
@@ -95,21 +97,27 @@ class TrainResult:
 
 
 # ------------------------------------------------------------------ building blocks
+# The optimizers that take only lr and weight_decay from the command line (their other
+# options keep PyTorch's defaults).
+_ADAPTIVE_OPTIMIZERS = {"adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adadelta": Adadelta,
+                        "adagrad": Adagrad, "nadam": NAdam, "radam": RAdam}
+
+
 def build_optimizer(config: TrainConfig, parameters):
     parameters = list(parameters)
     if config.optimizer == "sgd":
         return SGD(parameters, lr=config.lr, momentum=config.momentum,
                    nesterov=config.nesterov and config.momentum > 0,
                    weight_decay=config.weight_decay)
-    if config.optimizer == "adam":
-        return Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    if config.optimizer == "adamw":
-        return AdamW(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    return RMSprop(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    return _ADAPTIVE_OPTIMIZERS[config.optimizer](parameters, lr=config.lr,
+                                                  weight_decay=config.weight_decay)
 
 
 def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
-    """The schedule, stepped once per batch; lengths in epochs become lengths in steps."""
+    """The schedule, stepped once per batch; lengths in epochs become lengths in steps.
+
+    For ``plateau`` this is only the warm-up (None without one): the decays come from
+    :func:`build_plateau`, stepped once per epoch."""
     total = config.epochs * steps_per_epoch
     warmup = config.warmup_epochs * steps_per_epoch
     if config.schedule == "onecycle":
@@ -124,12 +132,34 @@ def build_scheduler(config: TrainConfig, optimizer, steps_per_epoch: int):
         main = lr_scheduler.MultiStepLR(
             optimizer, milestones=[max(m * steps_per_epoch - warmup, 1) for m in config.milestones],
             gamma=config.gamma)
+    elif config.schedule == "exponential":
+        # gamma per epoch, applied a little at every step: lr_0 * gamma ** (step / steps_per_epoch)
+        main = lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma ** (1 / steps_per_epoch))
+    elif config.schedule == "cosine-restarts":
+        main = lr_scheduler.CosineAnnealingWarmRestarts(
+            optimizer, T_0=config.restart_epochs * steps_per_epoch, T_mult=config.restart_mult)
+    elif config.schedule == "poly":
+        main = lr_scheduler.PolynomialLR(optimizer, total_iters=total - warmup, power=config.power)
+    elif config.schedule == "plateau":
+        main = None
     else:
         main = lr_scheduler.ConstantLR(optimizer, factor=1.0, total_iters=0)
     if warmup == 0:
         return main
     warm = lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=warmup)
+    if main is None:
+        return warm
     return lr_scheduler.SequentialLR(optimizer, [warm, main], milestones=[warmup])
+
+
+def build_plateau(config: TrainConfig, optimizer):
+    """``--schedule plateau``: ReduceLROnPlateau on the test loss, stepped after each epoch
+    (``--gamma`` is its factor); None for the other schedules."""
+    if config.schedule != "plateau":
+        return None
+    return lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=config.gamma,
+                                          patience=config.patience, cooldown=config.cooldown,
+                                          min_lr=config.min_lr)
 
 
 def _transforms(dataset, augment: bool):
@@ -256,11 +286,12 @@ class Trainer:
                     f"resume: cannot change {key} (checkpoint: {saved[key]!r}, asked: {value!r}): "
                     f"a resumed run continues exactly the run in {path}. Only "
                     f"{', '.join(RESUME_OVERRIDABLE)} may change; start a new run to change more.")
-            if key == "epochs" and saved["schedule"] in ("cosine", "onecycle"):
+            if key == "epochs" and saved["schedule"] in ("cosine", "onecycle", "poly"):
                 raise ValueError(
                     f"resume: cannot change --epochs from {saved['epochs']} to {value} with the "
                     f"{saved['schedule']!r} schedule, whose shape depends on the run's length; "
-                    f"only the constant, step and multistep schedules can be extended")
+                    f"only the constant, step, multistep, plateau, exponential and "
+                    f"cosine-restarts schedules can be extended")
             saved[key] = value
         return TrainConfig.from_dict(saved)
 
@@ -337,6 +368,7 @@ class Trainer:
             raise ValueError(f"--batch-size {config.batch_size} is larger than the training split "
                              f"({len(train_set)} images): no full batch to train on")
         self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
+        self.plateau = build_plateau(config, self.optimizer)
         self.train_set, self.test_set = train_set, test_set
         # Progress: epochs done, batches done in the current epoch, steps, running sums.
         self.epoch, self.batch, self.step = 0, 0, 0
@@ -357,6 +389,8 @@ class Trainer:
             self.optimizer.load_state_dict(meta["optimizer"])
             if self.scheduler is not None and meta.get("scheduler") is not None:
                 self.scheduler.load_state_dict(meta["scheduler"])
+            if self.plateau is not None:
+                self.plateau.load_state_dict(meta["plateau"])
             self.train_loader.load_state_dict(meta["rng"]["loader"])
             set_rng_state(meta["rng"]["minicnn"])
             progress = meta["progress"]
@@ -395,6 +429,7 @@ class Trainer:
                          "last_finite_loss": self.last_finite_loss},
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "plateau": self.plateau.state_dict() if self.plateau is not None else None,
             "rng": {"minicnn": get_rng_state(), "loader": self.train_loader.state_dict()},
             "normalization": {"scale": self.train_set.scale, "mean": list(self.train_set.mean),
                               "std": list(self.train_set.std)},
@@ -539,6 +574,8 @@ class Trainer:
             self.best = {"test_acc": row["test_acc"], "epoch": row["epoch"]}
         self.epoch += 1
         self.batch, self.loss_sum, self.correct, self.seen, self.train_seconds = 0, 0.0, 0, 0, 0.0
+        if self.plateau is not None:  # before the checkpoint, which must hold its new state
+            self.plateau.step(scores["loss"])
         self.save(LAST_CHECKPOINT, "epoch")
         if improved:
             self.save(BEST_CHECKPOINT, "best")

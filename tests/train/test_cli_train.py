@@ -33,7 +33,13 @@ def test_train_then_evaluate(tmp_path, capsys):
 @pytest.mark.parametrize("argv, match", [
     (["--model", "nope"], "unknown choice 'nope'; valid choices:.*resnet18"),
     (["--dataset", "svhn"], "valid choices: digits, mnist, fashion-mnist, cifar10"),
-    (["--optimizer", "lbfgs"], "valid choices: sgd, adam, adamw, rmsprop"),
+    (["--optimizer", "lbfgs"], "valid choices: sgd, adam, adamw, rmsprop, adadelta, adagrad, "
+                               "nadam, radam"),
+    (["--schedule", "cyclic"], "valid choices: .*plateau, exponential, cosine-restarts, poly"),
+    (["--schedule", "plateau", "--patience", "-1"], "--patience must be an integer >= 0"),
+    (["--schedule", "plateau", "--gamma", "1.5"], "--gamma must be < 1 with the plateau"),
+    (["--schedule", "cosine-restarts", "--restart-epochs", "0"], "--restart-epochs"),
+    (["--schedule", "poly", "--power", "0"], "--power must be > 0"),
     (["--lr", "0"], "--lr must be > 0"),
     (["--batch-size", "0"], "--batch-size must be an integer >= 1"),
     (["--model-kw", "width"], "KEY=VALUE"),
@@ -44,6 +50,29 @@ def test_train_bad_input_exits_2_with_a_message(tmp_path, capsys, argv, match):
     assert main(["train", *argv, "--out", str(tmp_path / "run")]) == 2
     assert re.search(match, capsys.readouterr().err)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["--optimizer", "adadelta"], ["--optimizer", "adagrad"], ["--optimizer", "nadam"],
+    ["--optimizer", "radam"], ["--schedule", "plateau", "--patience", "0", "--min-lr", "1e-3"],
+    ["--schedule", "exponential", "--gamma", "0.5"],
+    ["--schedule", "cosine-restarts", "--restart-epochs", "1", "--restart-mult", "2"],
+    ["--schedule", "poly", "--power", "0.9"],
+])
+def test_train_with_each_added_optimizer_and_schedule(tmp_path, capsys, argv):
+    """One short epoch (22 steps of the tiny CNN, no warm-up) with each choice: it trains, and
+    the checkpoint holds the chosen optimizer's state and the schedule's options."""
+    out = tmp_path / "run"
+    assert main(["train", *TINY, "--epochs", "1", "--warmup-epochs", "0", *argv,
+                 "--out", str(out)]) == 0
+    assert "epoch 1/1" in capsys.readouterr().out
+    meta, _ = load_checkpoint(out / "last.npz")
+    config = meta["config"]
+    assert config[argv[0].lstrip("-")] == argv[1]
+    for flag, value in zip(argv[2::2], argv[3::2]):
+        assert config[flag.lstrip("-").replace("-", "_")] == float(value)
+    assert meta["optimizer"]["state"]  # the optimizer took steps (and saved its state)
+    assert (meta["plateau"] is not None) == (argv[1] == "plateau")
 
 
 def test_model_kw_parsing():

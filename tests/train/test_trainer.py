@@ -86,6 +86,34 @@ def test_cli_one_epoch_then_resume_one_more_equals_two_epochs(tmp_path, capsys):
     assert "resuming" in capsys.readouterr().out
 
 
+def test_plateau_steps_on_the_test_loss_and_resumes_bit_identically(tmp_path):
+    """3 epochs straight == 1 epoch, stop, resume for 2, with a warm-up and a plateau schedule
+    that halves the lr after every epoch whose test loss is not a new best (patience 0): its
+    state (best loss, bad epochs) travels in the checkpoint, as does NAdam's scalar
+    mu_product."""
+    options = dict(epochs=3, schedule="plateau", patience=0, gamma=0.5, optimizer="nadam",
+                   lr=0.2, warmup_epochs=1, batch_size=128)
+    straight, _ = train(tmp_path / "a", **options)
+    first = Trainer(TrainConfig(**dict(FAST, **options)), out=tmp_path / "b",
+                    stream=io.StringIO())
+    first.run(stop_after_epochs=1)
+    Trainer(resume=tmp_path / "b" / "last.npz", overrides={"epochs": 5})  # may be extended
+    resumed = Trainer(resume=tmp_path / "b" / "last.npz", stream=io.StringIO())
+    resumed.run()
+    assert params_equal(straight, resumed)
+    assert without_times(straight.history) == without_times(resumed.history)
+    assert straight.plateau.state_dict() == resumed.plateau.state_dict()
+    # Each epoch's lr follows the earlier test losses (a row's lr is the one it trained with).
+    losses = [row["test_loss"] for row in straight.history]
+    expected_lr, best, decays = 0.2, float("inf"), 0
+    for row, loss in zip(straight.history[1:], losses):
+        if not loss < best * (1 - 1e-4):
+            expected_lr, decays = expected_lr * 0.5, decays + 1
+        best = min(best, loss)
+        assert row["lr"] == pytest.approx(expected_lr, rel=1e-12)
+    assert decays >= 1  # lr 0.2 overshoots in epoch 2: the test loss rises
+
+
 # ------------------------------------------------------------------ run folder and outputs
 def test_run_folder_contents_metrics_and_evaluate(tmp_path):
     trainer, result = train(tmp_path / "run", epochs=2)
@@ -284,6 +312,30 @@ def lrs_of(**options):
         rates.append(optimizer.param_groups[0]["lr"])
         scheduler.step()
     return np.array(rates)
+
+
+def test_added_schedules_in_epochs_follow_their_formulas():
+    import math
+
+    steps = np.arange(60)
+    # exponential: --gamma per epoch, spread over its steps.
+    got = lrs_of(epochs=6, lr=0.1, schedule="exponential", gamma=0.5, warmup_epochs=0)
+    np.testing.assert_allclose(got, 0.1 * 0.5 ** (steps / 10), rtol=1e-12)
+    # poly after a 1-epoch warm-up: 0.1 (1 - t/50)^2 over the 50 remaining steps.
+    got = lrs_of(epochs=6, lr=0.1, schedule="poly", power=2.0, warmup_epochs=1)
+    np.testing.assert_allclose(got[10:], 0.1 * (1 - (steps[10:] - 10) / 50) ** 2, rtol=1e-9,
+                               atol=1e-15)
+    # cosine-restarts: periods of 1, 2 and then 4 epochs (10, 20, 40 steps).
+    got = lrs_of(epochs=6, lr=0.1, schedule="cosine-restarts", restart_epochs=1, restart_mult=2,
+                 warmup_epochs=0)
+    start = np.where(steps < 10, 0, np.where(steps < 30, 10, 30))
+    period = np.where(steps < 10, 10, np.where(steps < 30, 20, 40))
+    np.testing.assert_allclose(got, 0.1 * (1 + np.cos(math.pi * (steps - start) / period)) / 2,
+                               rtol=1e-9, atol=1e-15)
+    # plateau: the per-batch part is the warm-up alone; the decays are stepped per epoch.
+    got = lrs_of(epochs=6, lr=0.1, schedule="plateau", warmup_epochs=2)
+    np.testing.assert_allclose(got, np.where(steps < 20, 0.1 * (0.1 + 0.9 * steps / 20), 0.1),
+                               rtol=1e-9)
 
 
 def test_schedules_in_epochs_follow_their_formulas():
