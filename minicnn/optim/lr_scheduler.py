@@ -288,6 +288,29 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+class _ListInState(LRScheduler):
+    """A scheduler whose state dict holds one list attribute (``_listed``) item by item, each
+    item saved by ``_item_state`` and restored into the existing item by ``_load_item``."""
+
+    _listed = None
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", self._listed)}
+        state[self._listed] = [self._item_state(item) for item in getattr(self, self._listed)]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = dict(state_dict)
+        saved, items = state.pop(self._listed), getattr(self, self._listed)
+        if len(saved) != len(items):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has "
+                             f"{len(saved)} {self._listed.strip('_')}, this scheduler "
+                             f"{len(items)}")
+        self.__dict__.update(state)
+        for item, item_state in zip(items, saved):
+            self._load_item(item, item_state)
+
+
 class ExponentialLR(LRScheduler):
     """Multiply the learning rate by ``gamma`` at every step."""
 
@@ -327,13 +350,15 @@ class PolynomialLR(LRScheduler):
                 ** self.power for base in self.base_lrs]
 
 
-class _LambdaScheduler(LRScheduler):
+class _LambdaScheduler(_ListInState):
     """LambdaLR and MultiplicativeLR: one function of the step per group (or one for all).
 
     As in PyTorch the functions are not in ``state_dict()``: a plain function or
     lambda is stored as None (the one given to the constructor is kept on
     load), a callable object as a copy of its ``__dict__`` (restored into it).
     """
+
+    _listed = "lr_lambdas"
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
         name = type(self).__name__
@@ -353,22 +378,14 @@ class _LambdaScheduler(LRScheduler):
         self.lr_lambdas = lr_lambdas
         super().__init__(optimizer, last_epoch)
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
-        return state
+    @staticmethod
+    def _item_state(function):
+        return None if isinstance(function, types.FunctionType) else function.__dict__.copy()
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        saved = state.pop("lr_lambdas")
-        if len(saved) != len(self.lr_lambdas):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has "
-                             f"{len(saved)} lr_lambdas, this scheduler {len(self.lr_lambdas)}")
-        self.__dict__.update(state)
-        for function, attributes in zip(self.lr_lambdas, saved):
-            if attributes is not None:
-                function.__dict__.update(attributes)
+    @staticmethod
+    def _load_item(function, saved) -> None:
+        if saved is not None:
+            function.__dict__.update(saved)
 
 
 class LambdaLR(_LambdaScheduler):
@@ -570,24 +587,19 @@ def _undo_initial_steps(schedulers) -> None:
             scheduler.last_epoch -= 1
 
 
-class _SchedulerOfSchedulers(LRScheduler):
+class _SchedulerOfSchedulers(_ListInState):
     """SequentialLR and ChainedScheduler: their state is their own attributes plus each inner
     scheduler's state dict under ``_schedulers``."""
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
+    _listed = "_schedulers"
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        if len(inner) != len(self._schedulers):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the state has "
-                             f"{len(inner)} schedulers, this one has {len(self._schedulers)}")
-        self.__dict__.update(state)
-        for scheduler, saved in zip(self._schedulers, inner):
-            scheduler.load_state_dict(saved)
+    @staticmethod
+    def _item_state(scheduler):
+        return scheduler.state_dict()
+
+    @staticmethod
+    def _load_item(scheduler, saved) -> None:
+        scheduler.load_state_dict(saved)
 
 
 class SequentialLR(_SchedulerOfSchedulers):
