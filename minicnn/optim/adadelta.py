@@ -36,27 +36,19 @@ class Adadelta(Optimizer):
                         maximize=bool(maximize))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number("Adadelta", "learning rate", group["lr"], minimum=0.0)
-        _check_number("Adadelta", "weight_decay", group["weight_decay"], minimum=0.0)
-
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, rho, eps = group["lr"], group["rho"], group["eps"]
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                state = self._state_of(param, ("square_avg", "acc_delta"))
-                state["step"] += 1
-                grad = self._weight_decayed(param, grad, group)
-                square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-                square_avg *= rho
-                square_avg += (1 - rho) * grad * grad
-                std = xp.sqrt(square_avg + eps)
-                delta = xp.sqrt(acc_delta + eps)
-                delta /= std
-                delta *= grad
-                acc_delta *= rho
-                acc_delta += (1 - rho) * delta * delta
-                param.data -= lr * delta
-        return loss
+    def _update(self, param, grad, group):
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        xp = xp_of(param.data)
+        state = self._state_of(param, ("square_avg", "acc_delta"))
+        state["step"] += 1
+        grad = self._weight_decayed(param, grad, group)
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        square_avg *= rho
+        square_avg += (1 - rho) * grad * grad
+        std = xp.sqrt(square_avg + eps)
+        delta = xp.sqrt(acc_delta + eps)
+        delta /= std
+        delta *= grad
+        acc_delta *= rho
+        acc_delta += (1 - rho) * delta * delta
+        param.data -= lr * delta

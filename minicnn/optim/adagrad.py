@@ -27,6 +27,8 @@ class Adagrad(Optimizer):
     (a group's own value is kept in the group but not used: PyTorch's behaviour).
     """
 
+    _nonnegative_options = ("lr", "lr_decay", "weight_decay")
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, *, maximize=False):
         _check_number("Adagrad", "learning rate", lr, minimum=0.0)
@@ -43,29 +45,20 @@ class Adagrad(Optimizer):
             for param in group["params"]:
                 self._accumulator_of(param)
 
-    def _check_group(self, group):
-        _check_number("Adagrad", "learning rate", group["lr"], minimum=0.0)
-        _check_number("Adagrad", "lr_decay", group["lr_decay"], minimum=0.0)
-        _check_number("Adagrad", "weight_decay", group["weight_decay"], minimum=0.0)
-
     def _accumulator_of(self, param) -> dict:
         """The state of ``param`` (created here when missing: a group added after
         construction)."""
         return self._state_of(param, ("sum",), fill=self.defaults["initial_accumulator_value"])
 
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                state = self._accumulator_of(param)
-                state["step"] += 1
-                grad = self._weight_decayed(param, grad, group)
-                clr = lr / (1 + (state["step"] - 1) * lr_decay)
-                state_sum = state["sum"]
-                state_sum += grad * grad
-                std = xp.sqrt(state_sum)
-                std += eps
-                param.data += (-clr * grad) / std
-        return loss
+    def _update(self, param, grad, group):
+        lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
+        xp = xp_of(param.data)
+        state = self._accumulator_of(param)
+        state["step"] += 1
+        grad = self._weight_decayed(param, grad, group)
+        clr = lr / (1 + (state["step"] - 1) * lr_decay)
+        state_sum = state["sum"]
+        state_sum += grad * grad
+        std = xp.sqrt(state_sum)
+        std += eps
+        param.data += (-clr * grad) / std

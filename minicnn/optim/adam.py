@@ -64,37 +64,29 @@ class Adam(Optimizer):
                         decoupled_weight_decay=bool(decoupled_weight_decay))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number(self._name, "learning rate", group["lr"], minimum=0.0)
-        _check_number(self._name, "weight_decay", group["weight_decay"], minimum=0.0)
+    def _update(self, param, grad, group):
+        lr, eps = group["lr"], group["eps"]
+        beta1, beta2 = group["betas"]
+        xp = xp_of(param.data)
+        buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"]
+                                               else ())
+        state = self._state_of(param, buffers)
+        state["step"] += 1
+        step = state["step"]
+        grad = self._weight_decayed(param, grad, group)
+        exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
 
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, eps = group["lr"], group["eps"]
-            beta1, beta2 = group["betas"]
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                buffers = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"]
-                                                       else ())
-                state = self._state_of(param, buffers)
-                state["step"] += 1
-                step = state["step"]
-                grad = self._weight_decayed(param, grad, group)
-                exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
-
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-                step_size = lr / bias_correction1
-                if group["amsgrad"]:
-                    max_exp_avg_sq = state["max_exp_avg_sq"]
-                    xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                    denom = xp.sqrt(max_exp_avg_sq) / bias_correction2_sqrt
-                else:
-                    denom = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt
-                denom += eps
-                param.data += (-step_size * exp_avg) / denom
-        return loss
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+        step_size = lr / bias_correction1
+        if group["amsgrad"]:
+            max_exp_avg_sq = state["max_exp_avg_sq"]
+            xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            denom = xp.sqrt(max_exp_avg_sq) / bias_correction2_sqrt
+        else:
+            denom = xp.sqrt(exp_avg_sq) / bias_correction2_sqrt
+        denom += eps
+        param.data += (-step_size * exp_avg) / denom
 
 
 class AdamW(Adam):

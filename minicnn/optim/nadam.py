@@ -54,34 +54,26 @@ class NAdam(Optimizer):
                         maximize=bool(maximize))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number("NAdam", "learning rate", group["lr"], minimum=0.0)
-        _check_number("NAdam", "weight_decay", group["weight_decay"], minimum=0.0)
+    def _update(self, param, grad, group):
+        lr, eps, momentum_decay = group["lr"], group["eps"], group["momentum_decay"]
+        beta1, beta2 = group["betas"]
+        xp = xp_of(param.data)
+        state = self._state_of(param, ("exp_avg", "exp_avg_sq"))
+        state.setdefault("mu_product", 1.0)
+        state["step"] += 1
+        step = state["step"]
+        bias_correction2 = 1 - beta2 ** step
+        grad = self._weight_decayed(param, grad, group)
 
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, eps, momentum_decay = group["lr"], group["eps"], group["momentum_decay"]
-            beta1, beta2 = group["betas"]
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                state = self._state_of(param, ("exp_avg", "exp_avg_sq"))
-                state.setdefault("mu_product", 1.0)
-                state["step"] += 1
-                step = state["step"]
-                bias_correction2 = 1 - beta2 ** step
-                grad = self._weight_decayed(param, grad, group)
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+        # float32 * float32, as PyTorch's float32 scalar tensor computes it
+        mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))
+        state["mu_product"] = mu_product
 
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
-                # float32 * float32, as PyTorch's float32 scalar tensor computes it
-                mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))
-                state["mu_product"] = mu_product
-
-                exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
-                denom = xp.sqrt(exp_avg_sq / bias_correction2)
-                denom += eps
-                mu_product_next = mu_product * mu_next
-                param.data += ((-lr * (1.0 - mu) / (1.0 - mu_product)) * grad) / denom
-                param.data += (((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg) / denom
-        return loss
+        exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
+        denom = xp.sqrt(exp_avg_sq / bias_correction2)
+        denom += eps
+        mu_product_next = mu_product * mu_next
+        param.data += ((-lr * (1.0 - mu) / (1.0 - mu_product)) * grad) / denom
+        param.data += (((-lr * mu_next) / (1.0 - mu_product_next)) * exp_avg) / denom

@@ -82,7 +82,8 @@ def _to_array_like(value, like):
 class Optimizer:
     """Base class: parameter groups, ``zero_grad``, ``state_dict``/``load_state_dict``.
 
-    Subclasses pass their defaults to ``__init__`` and implement ``step``.
+    Subclasses pass their defaults to ``__init__`` and implement ``_update`` (one parameter's
+    rule; ``step`` runs it for every parameter with a gradient).
     """
 
     # State entries that are Python numbers, not arrays shaped like the parameter.
@@ -147,8 +148,15 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    # Group options that must be >= 0 in every group (a subclass lists its own).
+    _nonnegative_options = ("lr", "weight_decay")
+
     def _check_group(self, group: dict) -> None:
-        """Validate a group's options (subclasses check theirs, before the group is added)."""
+        """Validate a group's options before the group is added: each of
+        ``_nonnegative_options`` must be a number >= 0."""
+        for option in self._nonnegative_options:
+            _check_number(type(self).__name__, "learning rate" if option == "lr" else option,
+                          group[option], minimum=0.0)
 
     # ---------------------------------------------------------------- gradients
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -164,6 +172,15 @@ class Optimizer:
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns ``closure()``'s loss."""
+        loss = self._evaluate_closure(closure)
+        for group in self.param_groups:
+            for param, grad in self._gradients(group):
+                self._update(param, grad, group)
+        return loss
+
+    def _update(self, param, grad, group) -> None:
+        """Update one parameter in place from ``grad`` (already negated when the group
+        maximizes) with ``group``'s options: each optimizer's rule."""
         raise NotImplementedError
 
     def _evaluate_closure(self, closure):

@@ -46,36 +46,28 @@ class RAdam(Optimizer):
                         maximize=bool(maximize))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number("RAdam", "learning rate", group["lr"], minimum=0.0)
-        _check_number("RAdam", "weight_decay", group["weight_decay"], minimum=0.0)
+    def _update(self, param, grad, group):
+        lr, eps = group["lr"], group["eps"]
+        beta1, beta2 = group["betas"]
+        rho_inf = 2 / (1 - beta2) - 1
+        xp = xp_of(param.data)
+        state = self._state_of(param, ("exp_avg", "exp_avg_sq"))
+        state["step"] += 1
+        step = state["step"]
+        grad = self._weight_decayed(param, grad, group)
+        exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
 
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, eps = group["lr"], group["eps"]
-            beta1, beta2 = group["betas"]
-            rho_inf = 2 / (1 - beta2) - 1
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                state = self._state_of(param, ("exp_avg", "exp_avg_sq"))
-                state["step"] += 1
-                step = state["step"]
-                grad = self._weight_decayed(param, grad, group)
-                exp_avg, exp_avg_sq = update_moments_(state, grad, beta1, beta2)
-
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                corrected_exp_avg = exp_avg / bias_correction1
-                rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-                if rho_t > 5.0:
-                    rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                            / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-                    denom = xp.sqrt(exp_avg_sq)
-                    denom += eps
-                    # PyTorch's scalar / tensor is reciprocal(tensor) * scalar
-                    adaptive_lr = (1 / denom) * bias_correction2 ** 0.5
-                    param.data -= corrected_exp_avg * lr * adaptive_lr * rect
-                else:
-                    param.data -= corrected_exp_avg * lr
-        return loss
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        corrected_exp_avg = exp_avg / bias_correction1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            denom = xp.sqrt(exp_avg_sq)
+            denom += eps
+            # PyTorch's scalar / tensor is reciprocal(tensor) * scalar
+            adaptive_lr = (1 / denom) * bias_correction2 ** 0.5
+            param.data -= corrected_exp_avg * lr * adaptive_lr * rect
+        else:
+            param.data -= corrected_exp_avg * lr

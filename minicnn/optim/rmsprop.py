@@ -26,6 +26,8 @@ class RMSprop(Optimizer):
     momentum) and ``grad_avg`` (a, when centered).
     """
 
+    _nonnegative_options = ("lr", "momentum", "weight_decay")
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False):
         _check_number("RMSprop", "learning rate", lr, minimum=0.0)
@@ -37,38 +39,30 @@ class RMSprop(Optimizer):
                         centered=bool(centered), maximize=bool(maximize))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number("RMSprop", "learning rate", group["lr"], minimum=0.0)
-        _check_number("RMSprop", "momentum", group["momentum"], minimum=0.0)
+    def _update(self, param, grad, group):
+        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
+        momentum = group["momentum"]
+        xp = xp_of(param.data)
+        buffers = (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
+                   + (("grad_avg",) if group["centered"] else ()))
+        state = self._state_of(param, buffers)
+        state["step"] += 1
+        grad = self._weight_decayed(param, grad, group)
 
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-            momentum = group["momentum"]
-            for param, grad in self._gradients(group):
-                xp = xp_of(param.data)
-                buffers = (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
-                           + (("grad_avg",) if group["centered"] else ()))
-                state = self._state_of(param, buffers)
-                state["step"] += 1
-                grad = self._weight_decayed(param, grad, group)
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = lerp_(state["grad_avg"], grad, 1 - alpha)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
 
-                square_avg = state["square_avg"]
-                square_avg *= alpha
-                square_avg += (1 - alpha) * grad * grad
-                if group["centered"]:
-                    grad_avg = lerp_(state["grad_avg"], grad, 1 - alpha)
-                    avg = xp.sqrt(square_avg - grad_avg * grad_avg)
-                else:
-                    avg = xp.sqrt(square_avg)
-                avg += eps
-
-                if momentum > 0:
-                    buffer = state["momentum_buffer"]
-                    buffer *= momentum
-                    buffer += grad / avg
-                    param.data -= lr * buffer
-                else:
-                    param.data += (-lr * grad) / avg
-        return loss
+        if momentum > 0:
+            buffer = state["momentum_buffer"]
+            buffer *= momentum
+            buffer += grad / avg
+            param.data -= lr * buffer
+        else:
+            param.data += (-lr * grad) / avg

@@ -24,6 +24,8 @@ class SGD(Optimizer):
     ``momentum_buffer`` (only with momentum).
     """
 
+    _nonnegative_options = ("lr", "momentum", "weight_decay")
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False):
         _check_number("SGD", "learning rate", lr, minimum=0.0)
@@ -37,27 +39,18 @@ class SGD(Optimizer):
                         nesterov=bool(nesterov), maximize=bool(maximize))
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _check_number("SGD", "learning rate", group["lr"], minimum=0.0)
-        _check_number("SGD", "momentum", group["momentum"], minimum=0.0)
-        _check_number("SGD", "weight_decay", group["weight_decay"], minimum=0.0)
-
-    def step(self, closure=None):
-        loss = self._evaluate_closure(closure)
-        for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            nesterov = group["nesterov"]
-            for param, grad in self._gradients(group):
-                grad = self._weight_decayed(param, grad, group)  # a new array: .grad is kept
-                if momentum != 0:
-                    state = self.state.setdefault(param, {})
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        buffer = grad.copy()
-                        state["momentum_buffer"] = buffer
-                    else:
-                        buffer *= momentum
-                        buffer += (1 - dampening) * grad
-                    grad = grad + momentum * buffer if nesterov else buffer
-                param.data -= lr * grad
-        return loss
+    def _update(self, param, grad, group):
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        nesterov = group["nesterov"]
+        grad = self._weight_decayed(param, grad, group)  # a new array: .grad is kept
+        if momentum != 0:
+            state = self.state.setdefault(param, {})
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = grad.copy()
+                state["momentum_buffer"] = buffer
+            else:
+                buffer *= momentum
+                buffer += (1 - dampening) * grad
+            grad = grad + momentum * buffer if nesterov else buffer
+        param.data -= lr * grad
