@@ -46,14 +46,19 @@ OPTIMIZERS = {
     "adam": lambda p: optim.Adam(p, lr=1e-2, weight_decay=1e-3, amsgrad=True),
     "adamw": lambda p: optim.AdamW(p, lr=1e-2),
     "rmsprop": lambda p: optim.RMSprop(p, lr=1e-2, momentum=0.9, centered=True),
+    "adadelta": lambda p: optim.Adadelta(p, lr=1.0, weight_decay=1e-3),
+    "adagrad": lambda p: optim.Adagrad(p, lr=1e-2, lr_decay=1e-3, initial_accumulator_value=0.1),
+    "nadam": lambda p: optim.NAdam(p, lr=1e-2, weight_decay=1e-3, decoupled_weight_decay=True),
+    "radam": lambda p: optim.RAdam(p, lr=1e-2, weight_decay=1e-3),
 }
 
 
-def _steps(device, make_optimizer, steps=3):
+def _steps(device, make_optimizer, steps=7):
+    # 7 steps: RAdam's rectified adaptive step starts at step 6 (rho_t > 5)
     minicnn.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).to(device)
     optimizer = make_optimizer(model.parameters())
-    schedule = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    schedule = optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     x = minicnn.tensor(np.random.default_rng(1).standard_normal((4, 6)).astype(np.float32))
     for _ in range(steps):
         optimizer.zero_grad()
