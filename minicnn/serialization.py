@@ -27,10 +27,12 @@ temporary file renamed over ``path``).
 """
 import os
 
+import numpy as np
+
 FORMAT = "minicnn-save"
 VERSION = 1
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "load_state_dict"]
 
 
 def _path(f, op):
@@ -75,6 +77,28 @@ def load(f, map_location=None, weights_only=None):
         raise CheckpointError(f"{path}: corrupt save file: its __meta__ entry has no 'object'")
     obj = unpack(document["object"], arrays, path)
     return obj if map_location is None else _moved(obj, map_location)
+
+
+def load_state_dict(f) -> dict:
+    """``{name: NumPy array}`` from a :func:`save` file holding a state dict (names to
+    tensors or arrays), as ``minicnn.io.load_weights`` and ``weights=PATH`` read it.
+
+    A NumPy scalar in the saved dict (``num_batches_tracked + 1`` is one) was
+    stored as a number, and comes back as a 0-d array.
+    """
+    from .tensor import Tensor
+    from .train.checkpoint import CheckpointError
+
+    obj = load(f)
+    if not isinstance(obj, dict) or not all(
+            isinstance(key, str) and isinstance(value, (Tensor, np.ndarray, int, float))
+            for key, value in obj.items()):
+        what = (f"a dict with keys {list(obj)[:6]}" if isinstance(obj, dict)
+                else f"a {type(obj).__name__}")
+        raise CheckpointError(f"{os.fspath(f)}: a minicnn.save file, but not of a state dict "
+                              f"(names to tensors or arrays): it holds {what}")
+    return {key: value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+            for key, value in obj.items()}
 
 
 def _moved(obj, map_location):

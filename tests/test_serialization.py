@@ -146,3 +146,17 @@ def test_bad_files_are_clear_errors_naming_the_path(tmp_path):
         minicnn.load(missing_array)
     with pytest.raises(ValueError, match="device must be"):
         minicnn.load(good, map_location="tpu")
+
+
+def test_a_saved_state_dict_loads_as_weights_and_other_objects_are_refused(tmp_path):
+    from minicnn.io import load_state_dict_file
+
+    minicnn.manual_seed(0)
+    source = nn.Linear(3, 2)
+    minicnn.save(source.state_dict(keep_vars=True), tmp_path / "weights.pt")  # tensors
+    loaded = load_state_dict_file(tmp_path / "weights.pt")
+    _same(loaded, dict(source.state_dict()))
+    minicnn.save({"model": source.state_dict(), "epoch": 3}, tmp_path / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match=r"checkpoint.pt: a minicnn.save file, but not of "
+                                              r"a state dict.*keys \['model', 'epoch'\]"):
+        load_state_dict_file(tmp_path / "checkpoint.pt")

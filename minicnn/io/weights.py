@@ -6,7 +6,8 @@ The format is told from the file's first bytes, not its name:
 first bytes            read as
 =====================  ===================================================
 zip with ``data.pkl``  ``torch.save`` file (:func:`load_torch_state_dict`)
-zip of ``.npy``        a minicnn checkpoint (its model's state) or any
+zip of ``.npy``        a minicnn checkpoint (its model's state), a
+                       ``minicnn.save`` file of a state dict, or any
                        ``np.savez`` archive of arrays, never pickles
 8-byte length + ``{``  safetensors (:func:`load_safetensors`)
 =====================  ===================================================
@@ -34,19 +35,21 @@ def _looks_like_safetensors(head: bytes) -> bool:
 
 
 def _load_npz(path) -> dict:
+    from .. import serialization
     from ..train.checkpoint import CheckpointError, load_checkpoint
 
     try:
         with np.load(path, allow_pickle=False) as archive:
             if "__meta__" not in archive.files:  # a plain np.savez of a state dict
                 return {name: archive[name] for name in archive.files}
+            saved = f'"format": "{serialization.FORMAT}"' in str(archive["__meta__"])
     except ValueError as error:
         raise CheckpointError(f"{path}: an .npz archive with pickled objects; it is refused "
                               f"(loading them could run code)") from error
     except (zipfile.BadZipFile, EOFError, OSError) as error:
         raise CheckpointError(f"{path}: a truncated or corrupt .npz archive "
                               f"({type(error).__name__}: {error})") from error
-    return load_checkpoint(path)[1]
+    return serialization.load_state_dict(path) if saved else load_checkpoint(path)[1]
 
 
 def load_state_dict_file(path) -> dict:

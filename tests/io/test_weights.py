@@ -18,11 +18,13 @@ def save_in(fmt, state, path):
         torch.save({k: torch.from_numpy(np.array(v)) for k, v in state.items()}, path)
     elif fmt == "safetensors":
         save_safetensors(state, path)
+    elif fmt == "save":
+        minicnn.save(state, path)
     else:
         save_checkpoint(path, {"epoch": 1}, state)
 
 
-FORMATS = ["npz", "pth", "safetensors", "checkpoint"]
+FORMATS = ["npz", "pth", "safetensors", "checkpoint", "save"]
 
 
 @pytest.mark.parametrize("name", sorted(SMALL_ZOO))
@@ -35,7 +37,7 @@ def test_every_zoo_constructor_loads_weights_in_every_format(tmp_path, name):
         if key.endswith(("running_mean", "running_var", "num_batches_tracked")):
             state[key] = value + np.arange(1, value.size + 1, dtype=value.dtype).reshape(value.shape)
     for index, fmt in enumerate(FORMATS):
-        path = tmp_path / f"weights{index}.{'npz' if fmt == 'checkpoint' else fmt}"
+        path = tmp_path / f"weights{index}.{'npz' if fmt in ('checkpoint', 'save') else fmt}"
         save_in(fmt, state, path)
         minicnn.manual_seed(2 + index)  # a different initialisation, replaced by the file's
         build = getattr(minicnn.models, name)
