@@ -4,8 +4,11 @@
 module            operators
 ================  =============================================================
 elementwise       add sub mul div neg pow exp log sqrt abs clamp maximum minimum where
-reduce            sum mean var std max min amax amin argmax argmin
-shape             reshape flatten permute transpose squeeze unsqueeze cat stack split chunk pad index
+reduce            sum mean var std norm max min amax amin argmax argmin
+shape             reshape flatten permute transpose squeeze unsqueeze expand repeat cat stack split
+                  chunk pad index
+select            gather index_select masked_fill topk sort (Index and Where with built indices)
+compare           eq ne lt le gt ge all any (bool results, no gradient)
 linalg            matmul linear
 conv              conv2d conv_transpose2d
 fold              unfold fold (im2col and col2im)

@@ -16,6 +16,8 @@ from .._validation import normalize_dim, normalize_dims
 from ..backend import xp_of
 from ..function import Function
 from ._common import require_float_input, require_tensor
+# The p-norm and its gradient are F.normalize's; norm() is that reduction on its own.
+from .normalize import _norm_gradient, _p_norm
 
 #: What ``max(x, dim)``/``min(x, dim)`` return, as ``torch.return_types.max``.
 ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
@@ -155,47 +157,33 @@ class MaxAlongDim(Function):
 
 
 class Norm(Function):
-    """``y = (sum_D |x|^p)^(1/p)``, the vector p-norm over ``D`` (finite ``p > 0``).
+    """``y = (sum_D |x|^p)^(1/p)``, the vector p-norm over ``D`` (``p = inf``: ``max_D |x|``;
+    ``p = 0``: the count of non-zeros).
 
     ``dL/dx = g * sign(x) |x|^(p-1) / y^(p-1)`` (``g``, ``y`` broadcast over
-    ``D``); for ``p = 2``: ``g x / y``, for ``p = 1``: ``g sign(x)``. Where
-    ``y = 0`` the gradient is taken as 0, the subgradient PyTorch uses (the
-    formula is 0/0 there). ``p = inf`` and ``-inf`` are ``amax``/``amin`` of
-    ``|x|`` instead (see :func:`norm`).
+    ``D``); for ``p = 2``: ``g x / y``, for ``p = 1``: ``g sign(x)``; ``p = inf``:
+    ``g sign(x)`` shared evenly among the entries where ``|x| = y``; ``p = 0``:
+    0. Where ``y = 0`` (or ``x = 0`` with ``p < 1``) the gradient is taken as
+    0, the subgradient PyTorch uses. The formulas are :func:`F.normalize
+    <minicnn.ops.normalize.normalize>`'s (one implementation for both).
     """
 
     @staticmethod
     def forward(ctx, x, *, p, axes, keepdims):
-        xp = xp_of(x)
-        magnitude = xp.abs(x)
-        if p == 2:  # sqrt(sum x^2): no power of a power, and the usual rounding
-            out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        elif p == 1:
-            out = magnitude.sum(axis=axes, keepdims=True)
-        else:
-            out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
-        out = out.astype(x.dtype, copy=False)
+        out = _p_norm(x, p, axes)  # keeps the reduced axes
         ctx.save_for_backward(x, out)
         ctx.meta = (p, axes, keepdims)
-        return out if keepdims else xp.squeeze(out, axis=axes)
+        return out if keepdims else xp_of(x).squeeze(out, axis=axes)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, out = ctx.saved_arrays
         p, axes, keepdims = ctx.meta
-        xp = xp_of(grad_out)
+        if p == 0:
+            return None
         if not keepdims:
-            grad_out = xp.expand_dims(grad_out, axes)
-        zero = grad_out.dtype.type(0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p == 1:
-                local = xp.sign(x)
-            elif p == 2:
-                local = x / out
-            else:
-                local = xp.sign(x) * xp.abs(x) ** (p - 1) / out ** (p - 1)
-            local = xp.where(out == 0, zero, local).astype(grad_out.dtype, copy=False)
-        return grad_out * local
+            grad_out = xp_of(grad_out).expand_dims(grad_out, axes)
+        return grad_out * _norm_gradient(x, out, p, axes)
 
 
 # ------------------------------------------------------------------ functional
@@ -339,13 +327,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise ValueError(f"norm: p must be a number >= 0, 'fro', inf or -inf (vector norms; "
                          f"'nuc' and matrix norms are not implemented), got {p!r}")
     axes = _axes(input, dim, "norm")
-    if p == np.inf or p == -np.inf:
-        return (amax if p > 0 else amin)(absolute(input), axes, keepdim)
-    if p == 0:
-        from ..tensor import Tensor
-
-        count = (input.data != 0).sum(axis=axes, keepdims=keepdim).astype(input.dtype)
-        return Tensor._wrap(xp_of(input.data).asarray(count))
+    if p == -np.inf:  # the smallest |x|: amin's gradient (ties share it)
+        return amin(absolute(input), axes, keepdim)
     return Norm.apply(input, p=float(p), axes=axes, keepdims=keepdim)
 
 
