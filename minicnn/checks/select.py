@@ -7,21 +7,12 @@ topk and sort get distinct values (a shuffled grid), so the indices are unambigu
 import numpy as np
 
 from .case import Case
+from .reduce import _distinct
+from .shape import _normal
 
 PICKS = dict(atol=1e-6, rtol=1e-6)
 _INDEX = np.array([[0, 2, 2], [1, 0, 1]])  # repeats: the gradient accumulates
 _MASK = np.array([[True, False, True, False]])
-
-
-def _normal(*shapes):
-    return lambda rng: [rng.standard_normal(s) for s in shapes]
-
-
-def _distinct(shape):
-    def make(rng):
-        size = int(np.prod(shape))
-        return [rng.permutation(np.arange(size) * 0.1 - size * 0.05).reshape(shape)]
-    return make
 
 
 def _ours(name, *args, **kwargs):
