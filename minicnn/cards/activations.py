@@ -78,8 +78,8 @@ slope is a learned parameter (so it has a second gradient, for the slope), and
 | `prelu` | $x$ for $x > 0$, $a_c x$ otherwise ($a_c$ learned, initialised to 0.25) |
 
 `normalize` acts on vectors: $y = v / \max(\|v\|_p, \epsilon)$ for every vector $v$ along `dim`
-(default $p = 2$, `dim` 1, $\epsilon = 10^{-12}$); $p = \infty$ takes $\max_i \lvert v_i \rvert$, $p = 0$
-the count of non-zeros.
+(default $p = 2$, `dim` 1, $\epsilon = 10^{-12}$); $p = \infty$ takes $\max_i \lvert v_i \rvert$ ($-\infty$ the minimum),
+$p = 0$ the count of non-zeros.
 
 Softplus is evaluated as $\max(z, 0) + \log(1 + e^{-\lvert z \rvert})$ with $z = \beta x$: equal to
 $\log(1 + e^z)$, but it exponentiates only non-positive numbers.
@@ -179,7 +179,8 @@ computes different gates and different hard-swish values. minicnn implements the
   straddle the switch for small thresholds. $\beta = 0$ is refused (PyTorch returns inf).
 * **Mish** far left: $y \approx x e^x$ underflows to a float32 denormal near $x = -100$; harmless.
 * **`normalize` of a zero vector** gives 0 (divided by $\epsilon$), with gradient $\bar{y}/\epsilon = 10^{12} \bar{y}$:
-  finite but huge. minicnn refuses $p < 0$, which PyTorch accepts.
+  finite but huge. A negative $p$ gives no norm (a zero entry makes it 0), but PyTorch accepts it
+  and so does minicnn.
 * **GELU** has two definitions (exact erf, tanh approximation) that differ by up to about
   $10^{-3}$; a model must be evaluated with the one it was trained with.
 """,
