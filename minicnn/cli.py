@@ -8,9 +8,10 @@ Subcommands:
 * ``minicnn train [options]``: train a model (by default a small ResNet on the
   bundled digits) with a progress bar, per-epoch test accuracy, a run folder
   with checkpoints, metrics.csv and curves.png; ``--resume CKPT`` continues a
-  run exactly; Ctrl-C saves a checkpoint and stops.
-* ``minicnn evaluate CKPT``: the test loss and accuracy (per class too) of a
-  checkpoint.
+  run exactly; Ctrl-C or SIGTERM saves a checkpoint and stops;
+  ``--init-from`` fine-tunes from another run's weights.
+* ``minicnn evaluate CKPT|RUN_FOLDER``: the test loss and accuracy (per class too)
+  of a checkpoint (a run folder's best.npz).
 * ``minicnn models``: the model zoo with parameter counts.
 * ``minicnn summary MODEL``: the per-layer table (output shapes, parameters,
   multiply-accumulates) of a model.
@@ -62,6 +63,9 @@ def run_check(ops, seed: int, use_torch: bool, out=None, device: str = "cpu") ->
             return 2
         cases = [c for c in cases if c.op in ops]
     torch_ok = use_torch and _torch_available()
+    skipped_why = None if torch_ok else (
+        "PyTorch is not installed; pip install 'minicnn[test]' adds them" if use_torch else
+        "--no-torch was given")
     if use_torch and not torch_ok:
         print("PyTorch is not installed: running the float64 gradient checks only "
               "(pip install 'minicnn[test]' adds the parity checks).", file=out)
@@ -85,6 +89,12 @@ def run_check(ops, seed: int, use_torch: bool, out=None, device: str = "cpu") ->
     print(f"\n{len(rows) - len(failures)} passed, {len(failures)} failed "
           f"({len(cases)} configurations of {len({c.op for c in cases})} operators, "
           f"{elapsed:.1f} s)", file=out)
+    skipped = sum(case.torch_fn is not None for case in cases) if skipped_why else 0
+    if skipped:
+        print(f"{skipped} of {len(cases)} configurations skipped their float32 PyTorch parity "
+              f"check: {skipped_why}.", file=out)
+    print("grad f64 rows: max rel err over the elements whose numeric gradient is at least "
+          "1e-5 in size (the absolute error is the measure below that).", file=out)
     for result in failures:
         print(f"FAIL {result.op} [{result.config}] {result.check}: {result.detail}", file=out)
     return 1 if failures else 0
@@ -132,7 +142,9 @@ def _add_train_parser(commands):
     add = train.add_argument
     kw_default = " ".join(f"{k}={v}" for k, v in DEFAULT_MODEL_KWARGS.items())
     add("--model", default=None, metavar="NAME",
-        help=f"a model of `minicnn models` (default {DEFAULT_MODEL} with {kw_default})")
+        help=f"a model of `minicnn models` (default {DEFAULT_MODEL} with {kw_default}), or "
+             f"package.module:callable, called as callable(num_classes=K, in_channels=C, "
+             f"small_input=BOOL, **model_kw) and returning a minicnn.nn.Module")
     add("--model-kw", action="append", default=None, metavar="KEY=VALUE",
         help="constructor argument of the model, repeatable (e.g. --model-kw width=16)")
     add("--dataset", default=None, metavar="NAME",
@@ -198,6 +210,13 @@ def _add_train_parser(commands):
         help="continue the run of this checkpoint (in its folder unless --out); only --epochs, "
              "--data-dir, --device, --workers and --eval-batch-size may change")
     add("--overwrite", action="store_true", help="allow --out to be a folder holding a run")
+    add("--init-from", default=None, metavar="CKPT_OR_WEIGHTS",
+        help="start from these weights (a checkpoint, a run folder or an .npz of state_dict "
+             "arrays) with a new optimizer, schedule and run folder; tensors whose name or "
+             "shape differ (a head for another class count) keep their fresh initialisation")
+    add("--threads", type=int, default=None, metavar="N",
+        help="BLAS and Numba threads (default: theirs, usually one per core); recorded in "
+             "config.json")
     return train
 
 
@@ -205,12 +224,13 @@ _TRAIN_OPTIONS = ("model", "dataset", "data_dir", "epochs", "batch_size", "optim
                   "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "step_size",
                   "milestones", "gamma", "patience", "cooldown", "min_lr", "restart_epochs",
                   "restart_mult", "power", "augment", "label_smoothing", "clip_grad_norm",
-                  "eval_batch_size", "device", "seed", "num_workers")
+                  "eval_batch_size", "device", "seed", "num_workers", "threads", "init_from")
 
 
 def run_train(args, argv) -> int:
     from ._device import DeviceUnavailableError
     from .train import CheckpointError, NonFiniteLossError, RunFolderError, TrainConfig, Trainer
+    from .train.checkpoint import describe_os_error
 
     given = {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
     command = "minicnn train " + " ".join(argv)
@@ -235,13 +255,22 @@ def run_train(args, argv) -> int:
             DeviceUnavailableError) as error:
         print(f"minicnn train: {error}", file=sys.stderr)
         return 2
-    return 130 if result.status == "interrupted" else 0
+    except OSError as error:  # a folder or file the run reads or writes (permissions, disk)
+        print(f"minicnn train: {_os_error_line(error, describe_os_error)}", file=sys.stderr)
+        return 2
+    return 128 + result.signal if result.status == "interrupted" else 0  # 130 SIGINT, 143 SIGTERM
+
+
+def _os_error_line(error, describe) -> str:
+    """Our own OSErrors carry a sentence (no errno); the system's get one from describe."""
+    return str(error) if error.errno is None else describe(error, "cannot use")
 
 
 # ------------------------------------------------------------------ evaluate
 def run_evaluate(args) -> int:
     from ._device import DeviceUnavailableError
     from .train import CheckpointError, evaluate_checkpoint
+    from .train.checkpoint import describe_os_error
 
     try:
         scores = evaluate_checkpoint(args.checkpoint, data_dir=args.data_dir, split=args.split,
@@ -249,8 +278,11 @@ def run_evaluate(args) -> int:
     except (ValueError, FileNotFoundError, CheckpointError, DeviceUnavailableError) as error:
         print(f"minicnn evaluate: {error}", file=sys.stderr)
         return 2
-    print(f"{scores['model']} on {scores['dataset']} ({scores['split']} split), checkpoint after "
-          f"epoch {scores['epoch']}: {args.checkpoint}")
+    except OSError as error:
+        print(f"minicnn evaluate: {_os_error_line(error, describe_os_error)}", file=sys.stderr)
+        return 2
+    print(f"{scores['model']} on {scores['dataset']} ({scores['split']} split), checkpoint "
+          f"{scores['position']}: {scores['checkpoint']}")
     print(f"loss {scores['loss']:.4f}  accuracy {100 * scores['accuracy']:.2f}% "
           f"({scores['correct']}/{scores['count']})  in {scores['seconds']:.2f} s")
     width = max(len(str(c)) for c in scores["classes"])
@@ -386,7 +418,10 @@ def run_export(args) -> int:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="minicnn", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"minicnn {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = commands.add_parser(
         "check", help="gradient-check every operator and compare it with PyTorch",
@@ -406,7 +441,9 @@ def main(argv=None) -> int:
         "evaluate", help="test loss and accuracy of a checkpoint",
         description="Rebuild the model a checkpoint was saved from, load its weights and "
                     "evaluate it on its dataset's test split.")
-    evaluate.add_argument("checkpoint", metavar="CKPT", help="a .npz checkpoint (last.npz, best.npz)")
+    evaluate.add_argument("checkpoint", metavar="CKPT",
+                          help="a .npz checkpoint (last.npz, best.npz) or a run folder (its "
+                               "best.npz, else its last.npz)")
     evaluate.add_argument("--data-dir", default=None, metavar="DIR",
                           help="dataset folder, if not the one the run used")
     evaluate.add_argument("--split", default="test", choices=("test", "train"))

@@ -184,6 +184,19 @@ def _find_file(folders, names):
     return None
 
 
+def _data_folder(name, root, holds) -> str:
+    """``root`` with ``~`` expanded; an OSError saying what happened when it is not a readable
+    folder (``holds``: what the folder should hold, for the message)."""
+    root = os.path.expanduser(str(root))
+    if not os.path.isdir(root):
+        what = "is a file, not a folder" if os.path.exists(root) else "does not exist"
+        raise FileNotFoundError(f"{name}: the data folder {root} {what}; it should hold {holds}. "
+                                f"minicnn downloads nothing")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise PermissionError(f"{name}: the data folder {root}: permission denied")
+    return root
+
+
 class _IDXDataset(ImageDataset):
     _name = "mnist"
     _folder = "MNIST"
@@ -193,7 +206,9 @@ class _IDXDataset(ImageDataset):
         if root is None:
             raise ValueError(f"{self._name}: give the folder holding the IDX files (root=..., "
                              f"or --data-dir on the command line); minicnn downloads nothing")
-        root = os.path.expanduser(str(root))
+        root = _data_folder(self._name, root, "the four IDX files train-images-idx3-ubyte, "
+                            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+                            f"t10k-labels-idx1-ubyte (or .gz), in it or in {self._folder}/raw")
         folders = [root, os.path.join(root, self._folder, "raw"), os.path.join(root, "raw")]
         images_train, labels_train = self._load(folders, "train", root)
         mean, std = _channel_stats(images_train, 255.0)
@@ -311,7 +326,8 @@ class CIFAR10(ImageDataset):
         if root is None:
             raise ValueError("cifar10: give the folder holding cifar-10-batches-py (root=..., or "
                              "--data-dir on the command line); minicnn downloads nothing")
-        root = os.path.expanduser(str(root))
+        root = _data_folder("cifar10", root, "cifar-10-batches-py (data_batch_1 .. data_batch_5 "
+                            "and test_batch, from cifar-10-python.tar.gz)")
         folder = next((f for f in (os.path.join(root, "cifar-10-batches-py"), root)
                        if all(os.path.isfile(os.path.join(f, n))
                               for n in self._train_files + self._test_files)), None)
@@ -358,4 +374,8 @@ def get_dataset(name: str, train: bool = True, root=None, transform=None) -> Ima
     """A dataset by name (``digits``, ``mnist``, ``fashion-mnist``, ``cifar10``)."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid choices: {', '.join(DATASETS)}")
+    if name == "digits" and root is not None:  # refused, not ignored: the user meant some data
+        raise ValueError(f"--data-dir {root}: the digits are bundled with minicnn and read from "
+                         f"no folder; drop --data-dir (root=...), which is for mnist, "
+                         f"fashion-mnist and cifar10")
     return DATASETS[name](root, train, transform)

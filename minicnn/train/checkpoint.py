@@ -22,8 +22,10 @@ file in the target folder, flushes it to disk and renames it over the target
 (``os.replace``, atomic on POSIX and Windows): a crash mid-write leaves the
 previous checkpoint intact, never a half-written one.
 """
+import errno
 import json
 import os
+import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -33,7 +35,8 @@ import numpy as np
 from ..backend import is_cupy_array
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "pack", "unpack",
-           "read_archive", "write_archive", "FORMAT", "VERSION", "check_state_dict_fits"]
+           "read_archive", "write_archive", "FORMAT", "VERSION", "check_state_dict_fits",
+           "atomic_write", "stale_temporaries", "describe_os_error", "run_folder_checkpoint"]
 
 FORMAT = "minicnn-checkpoint"
 VERSION = 1
@@ -135,14 +138,23 @@ def _umask_mode() -> int:
     return 0o666 & ~mask
 
 
+# atomic_write's temporary for "x.npz" is ".x.npz.<random>.tmp" in the same folder.
+_TEMPORARY_SUFFIX = ".tmp"
+
+
+def _temporary_prefix(name: str) -> str:
+    return "." + name + "."
+
+
 def atomic_write(path, write) -> None:
     """Create or replace ``path`` all at once: ``write(stream)`` fills a temporary file in the
     same folder (created if missing), which is flushed to disk and then renamed over ``path``;
-    on any error the temporary file is removed and ``path`` is left as it was."""
+    on any error the temporary file is removed and ``path`` is left as it was (a kill leaves it:
+    :func:`stale_temporaries` finds it)."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                                         dir=folder)
+    handle, temporary = tempfile.mkstemp(prefix=_temporary_prefix(os.path.basename(path)),
+                                         suffix=_TEMPORARY_SUFFIX, dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
@@ -156,6 +168,36 @@ def atomic_write(path, write) -> None:
         raise
 
 
+def stale_temporaries(folder, names) -> list:
+    """The temporaries :func:`atomic_write` left in ``folder`` for the files ``names`` (a process
+    killed mid-write cannot remove its own), as paths; other files never match."""
+    patterns = [re.compile(re.escape(_temporary_prefix(name)) + r"[A-Za-z0-9_]+"
+                           + re.escape(_TEMPORARY_SUFFIX) + "$") for name in names]
+    try:
+        entries = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    return [os.path.join(folder, entry) for entry in sorted(entries)
+            if any(pattern.match(entry) for pattern in patterns)]
+
+
+# What happened, in words, for the OS errors a user can fix (strerror's "No such file or
+# directory" reads as if minicnn had searched for something).
+_OS_REASONS = {errno.ENOENT: "does not exist", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.EROFS: "read-only file system",
+               errno.ENOSPC: "no space left on the device", errno.ENOTDIR: "a part of the path "
+               "is a file, not a folder", errno.EISDIR: "is a folder, not a file",
+               errno.EEXIST: "already exists"}
+
+
+def describe_os_error(error: OSError, doing: str = None) -> str:
+    """One line for an ``OSError``: ``"<doing> <path>: <what happened>"``."""
+    reason = _OS_REASONS.get(error.errno) or (error.strerror or str(error)).lower()
+    path = error.filename if error.filename is not None else ""
+    subject = " ".join(part for part in (doing, os.fspath(path)) if part)
+    return f"{subject}: {reason}" if subject else reason
+
+
 def save_checkpoint(path, meta: dict, model_state: dict) -> None:
     """Write ``meta`` (packed to JSON plus arrays) and ``model_state`` (name -> array) to
     ``path`` atomically: a temporary file in the same folder, fsync, then ``os.replace``."""
@@ -165,6 +207,15 @@ def save_checkpoint(path, meta: dict, model_state: dict) -> None:
     for key, value in model_state.items():
         arrays["model/" + key] = value.get() if is_cupy_array(value) else np.asarray(value)
     write_archive(path, packed, arrays)
+
+
+def run_folder_checkpoint(folder) -> str:
+    """The checkpoint that stands for a run folder: its ``best.npz``, else its ``last.npz``."""
+    for name in ("best.npz", "last.npz"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"{folder} is a folder without a checkpoint (no best.npz or last.npz)")
 
 
 def load_checkpoint(path) -> tuple:
@@ -194,7 +245,10 @@ def read_archive(path: str, format: str, version: int, kind: str) -> tuple:
     document says ``format`` and ``version``; ``kind`` names the file in the errors
     (``"checkpoint"``: "not a minicnn checkpoint")."""
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{kind} not found: {path}")
+        what = f"is a folder, not a {kind} file" if os.path.isdir(path) else "does not exist"
+        raise FileNotFoundError(f"{kind} {path} {what}")
+    with open(path, "rb"):  # an unreadable file: the OSError says so (not "not a checkpoint")
+        pass
     if not zipfile.is_zipfile(path):  # no end-of-archive record: truncated, or another format
         raise CheckpointError(f"{path}: not a minicnn {kind}, or a truncated one (it is not "
                               f"a complete .npz/zip archive)")

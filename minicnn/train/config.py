@@ -7,6 +7,7 @@ flag), the value and what is allowed, before anything is built or written.
 """
 import math
 import numbers
+import os
 from dataclasses import asdict, dataclass, fields
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULES", "DEVICES", "DEFAULT_MODEL",
@@ -61,6 +62,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     num_workers: int = 0
+    threads: int = None                # BLAS and Numba threads (None: their defaults)
+    init_from: str = None              # weights to start from (a checkpoint or a weights file)
 
     # ------------------------------------------------------------------ helpers
     def to_dict(self) -> dict:
@@ -103,10 +106,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         from ..data import DATASETS
-        from .models import available_models
+        from .models import constructor_for
 
-        _choice("--model", self.model, sorted(available_models()))
+        constructor_for(self.model)  # a ValueError naming the valid choices
         _choice("--dataset", self.dataset, list(DATASETS))
+
         _choice("--optimizer", self.optimizer, OPTIMIZERS)
         _choice("--schedule", self.schedule, SCHEDULES)
         _choice("--device", self.device, DEVICES)
@@ -142,6 +146,10 @@ class TrainConfig:
             raise ValueError(f"--milestones must be a list of epochs, got {self.milestones!r}")
         for milestone in self.milestones:
             _integer("--milestones", milestone, 1)
+        if self.threads is not None:
+            _threads(self.threads)
+        if self.init_from is not None:
+            _existing_path("--init-from", self.init_from)
         if not isinstance(self.augment, bool) or not isinstance(self.nesterov, bool):
             raise ValueError("augment and nesterov must be True or False")
 
@@ -154,6 +162,22 @@ def _choice(flag, value, choices):
 def _integer(flag, value, minimum):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{flag} must be an integer >= {minimum}, got {value!r}")
+
+
+def _threads(value):
+    import numba
+
+    most = numba.config.NUMBA_NUM_THREADS
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= most:
+        raise ValueError(f"--threads must be an integer from 1 to {most} (the cores Numba may use "
+                         f"here, NUMBA_NUM_THREADS), got {value!r}")
+
+
+def _existing_path(flag, value):
+    if not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"{flag} must be a path, got {value!r}")
+    if not os.path.exists(value):
+        raise ValueError(f"{flag} {os.fspath(value)}: does not exist")
 
 
 def _number(flag, value, minimum=None, above=None, maximum=None):

@@ -9,13 +9,25 @@ One run, in its own folder (``runs/<date>-<time>-<model>-<dataset>`` unless
     last.npz       checkpoint after the latest epoch (or where Ctrl-C stopped it)
     best.npz       checkpoint of the epoch with the best test accuracy so far
 
+The folder is created exclusively: a run never writes into another's (a
+default name already taken, by a run started in the same second, gets a
+``-2``, ``-3`` ... suffix).
+
 Each step: forward, cross-entropy loss, a check that the loss is finite,
 ``zero_grad``, backward (which frees the step's graph), optional gradient
 clipping, ``optimizer.step()``, ``scheduler.step()`` (schedules advance per
 batch; their lengths are given in epochs). After each epoch the model is
 evaluated on the test split (eval mode, no graph), the plateau schedule (if
 chosen) steps on the test loss, then the metrics, the curves and the
-checkpoints are written.
+checkpoints are written, in an order where a kill at any point leaves files
+that agree: ``best.npz`` (when the epoch improved), then ``last.npz`` (which
+records the best epoch), then metrics.csv and curves.png (rewritten from
+``last.npz``'s history on resume). A kill between the first two leaves
+``best.npz`` one epoch ahead of ``last.npz``: resuming redoes that epoch bit for
+bit and writes the same file again. Resuming also rewrites a ``best.npz`` that
+disagrees with what ``last.npz`` records when ``last.npz`` is that best
+epoch's own checkpoint (folders written by older versions), and removes the
+temporaries a killed write left.
 
 Resuming (``resume=path``) restores the model, the optimizer, the schedule,
 minicnn's global generator, the data loader's generator and position, the
@@ -23,15 +35,17 @@ running sums of a half-finished epoch and the history, so the run continues
 bit for bit as if it had not stopped: the same batches in the same order with
 the same augmentations, the same parameters after every step.
 
-Stopping: Ctrl-C (SIGINT) sets a flag; the step in progress finishes, a
-checkpoint of that exact point is written and the run returns with status
-``"interrupted"`` (a second Ctrl-C aborts at once, without saving). A
+Stopping: Ctrl-C (SIGINT) or SIGTERM (what ``kill`` and job schedulers send)
+sets a flag; the step in progress finishes, a checkpoint of that exact point
+is written and the run returns with status ``"interrupted"`` (a second signal
+aborts at once, without saving). A
 non-finite loss stops the run before the bad step is applied, with a
 :class:`NonFiniteLossError` naming the step and the last finite loss; the
 checkpoints already on disk are left as they are. Nothing in a run folder is
 overwritten unless it is the same run continuing (``resume``) or
 ``overwrite=True``.
 """
+import contextlib
 import datetime
 import json
 import math
@@ -53,10 +67,13 @@ from ..nn import functional as F
 from ..nn.utils import clip_grad_norm_
 from ..optim import SGD, Adadelta, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop
 from ..optim import lr_scheduler
-from .checkpoint import CheckpointError, check_state_dict_fits, load_checkpoint, save_checkpoint
+from .checkpoint import (CheckpointError, atomic_write, check_state_dict_fits, describe_os_error,
+                         load_checkpoint, run_folder_checkpoint, save_checkpoint,
+                         stale_temporaries)
 from .config import TrainConfig
 from .metrics import plot_curves, read_metrics_csv, write_metrics_csv
-from .models import build_model, model_kwargs_for
+from .models import build_model, constructor_path, model_kwargs_for, register_recorded
+from .weights import init_from_weights, load_weights_file
 from .progress import ProgressBar, format_duration
 
 __all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "RunFolderError", "evaluate",
@@ -67,7 +84,7 @@ CONFIG_FILE, METRICS_FILE, CURVES_FILE = "config.json", "metrics.csv", "curves.p
 LAST_CHECKPOINT, BEST_CHECKPOINT = "last.npz", "best.npz"
 RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
 # Options a resumed run may change: they do not alter what is computed.
-RESUME_OVERRIDABLE = ("epochs", "data_dir", "device", "num_workers", "eval_batch_size")
+RESUME_OVERRIDABLE = ("epochs", "data_dir", "device", "num_workers", "eval_batch_size", "threads")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -80,7 +97,7 @@ class NonFiniteLossError(RuntimeError):
 
 
 class RunFolderError(FileExistsError):
-    """The run folder holds files that the run would overwrite."""
+    """The run folder holds files that the run would overwrite, or cannot be created."""
 
 
 @dataclass
@@ -94,6 +111,7 @@ class TrainResult:
     steps: int = 0
     seconds: float = 0.0
     checkpoint: str = ""
+    signal: int = None          # the signal that interrupted the run (SIGINT, SIGTERM)
 
 
 # ------------------------------------------------------------------ building blocks
@@ -210,30 +228,100 @@ def evaluate(model, loader, device="cpu", should_stop=None) -> dict:
             "predictions": np.concatenate(predictions) if predictions else np.zeros(0, np.int64)}
 
 
-class _StopOnSigint:
-    """While active, the first Ctrl-C sets ``stop_requested`` (the loop saves and returns);
-    a second one raises KeyboardInterrupt at once. Only in the main thread."""
+_STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
+class _StopOnSignals:
+    """While active, the first Ctrl-C (SIGINT) or SIGTERM sets ``stop_requested`` (the loop
+    saves and returns); a second one raises KeyboardInterrupt at once. Only in the main
+    thread."""
 
     def __init__(self, trainer):
         self.trainer = trainer
-        self.previous = None
+        self.previous = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            for number in _STOP_SIGNALS:
+                self.previous[number] = signal.signal(number, self._handle)
         return self
 
     def _handle(self, signum, frame):
         if self.trainer.stop_requested:
             raise KeyboardInterrupt
         self.trainer.stop_requested = True
-        self.trainer._note("\nCtrl-C: finishing this step, then saving a checkpoint "
-                           "(Ctrl-C again aborts without saving)")
+        self.trainer.stop_signal = signum
+        name = _STOP_SIGNALS[signum]
+        self.trainer._note(f"\n{name}: finishing this step, then saving a checkpoint "
+                           f"({name} again aborts without saving)")
 
     def __exit__(self, *exc_info):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, previous in self.previous.items():
+            signal.signal(number, previous)
         return False
+
+
+@contextlib.contextmanager
+def limit_threads(count):
+    """Run the block with at most ``count`` BLAS threads (NumPy's matmuls) and ``count`` Numba
+    threads (the parallel kernels); None changes nothing."""
+    if count is None:
+        yield
+        return
+    import numba
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise ValueError("--threads needs threadpoolctl to set NumPy's BLAS threads: "
+                         "pip install 'minicnn[threads]'") from None
+    previous = numba.get_num_threads()
+    numba.set_num_threads(count)
+    try:
+        with threadpool_limits(limits=count, user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def _threads_in_use() -> dict:
+    import numba
+
+    found = {"numba": numba.get_num_threads()}
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return found
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    if blas:
+        found["blas"] = max(blas)
+    return found
+
+
+def checkpoint_position(progress: dict) -> str:
+    """Where a checkpoint's ``progress`` stands: "after epoch 2" or "in epoch 3, after batch 24
+    (step 69)" for one saved mid-epoch."""
+    if progress.get("batch"):
+        return (f"in epoch {progress['epoch'] + 1}, after batch {progress['batch']} "
+                f"(step {progress['step']})")
+    return f"after epoch {progress['epoch']} (step {progress['step']})"
+
+
+def _timestamp() -> str:
+    return datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def _make_new_folder(base) -> str:
+    """Create ``base`` (or ``base-2``, ``base-3`` ... when taken) and return its path; os.mkdir
+    fails on an existing folder, so two processes never get the same one."""
+    os.makedirs(os.path.dirname(base), exist_ok=True)
+    path, suffix = base, 2
+    while True:
+        try:
+            os.mkdir(path)
+            return path
+        except FileExistsError:
+            path, suffix = f"{base}-{suffix}", suffix + 1
 
 
 # ------------------------------------------------------------------ the trainer
@@ -251,6 +339,7 @@ class Trainer:
         self.tty = tty
         self.command = command
         self.stop_requested = False
+        self.stop_signal = None
         self.on_step = None  # optional callback(trainer) after every step (tests, tools)
         self._resume_meta = self._resume_state = None
         if resume is not None:
@@ -260,6 +349,8 @@ class Trainer:
                                  "a run: its configuration comes from the checkpoint), not both")
             meta, state = load_checkpoint(resume)
             self._resume_meta, self._resume_state = meta, state
+            recorded = meta.get("model") if isinstance(meta.get("model"), dict) else {}
+            register_recorded(recorded.get("name"), recorded.get("constructor"))
             config = self._resumed_config(meta, overrides or {}, resume)
             out = out if out is not None else os.path.dirname(os.path.abspath(resume))
         elif overrides:
@@ -297,12 +388,10 @@ class Trainer:
 
     def _prepare_run_dir(self, out, overwrite) -> str:
         config = self.config
-        if out is None:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            base = os.path.join("runs", f"{stamp}-{config.model}-{config.dataset}")
-            out, suffix = base, 2
-            while os.path.exists(out):
-                out, suffix = f"{base}-{suffix}", suffix + 1
+        self._auto_named = out is None
+        if out is None:  # the final name is taken when the folder is created (_create_run_dir)
+            model = config.model.replace(":", "-").replace(".", "-")  # package.module:callable
+            return os.path.abspath(os.path.join("runs", f"{_timestamp()}-{model}-{config.dataset}"))
         out = os.path.abspath(out)
         if os.path.exists(out) and not os.path.isdir(out):
             raise RunFolderError(f"--out {out} exists and is not a folder")
@@ -311,24 +400,52 @@ class Trainer:
                          and os.path.abspath(os.path.dirname(self.resume_path)) == out)
         if present and not overwrite:
             if not resuming_here:
+                last = os.path.join(out, LAST_CHECKPOINT)
+                resume = (f"continue that run with --resume {last}, " if os.path.isfile(last)
+                          else "")
                 raise RunFolderError(
                     f"{out} is not empty (it holds {', '.join(present[:6])}"
                     f"{' ...' if len(present) > 6 else ''}); minicnn does not overwrite a run "
-                    f"by accident. Choose another --out, continue that run with --resume "
-                    f"{os.path.join(out, LAST_CHECKPOINT)}, or pass --overwrite to replace "
-                    f"its files.")
+                    f"by accident. Choose another --out, {resume}or pass --overwrite to "
+                    f"replace its files.")
             self._check_resume_is_latest(out)
+        self._resuming_here = resuming_here
         self._clear_run_files = overwrite and not resuming_here
         return out
 
     def _create_run_dir(self) -> None:
         """Create the folder (and, with overwrite, remove the previous run's files) once the
-        data and the model are known to load: a run that cannot start writes nothing."""
-        if self._clear_run_files:
-            for name in RUN_FILES:
-                if os.path.isfile(os.path.join(self.run_dir, name)):
-                    os.unlink(os.path.join(self.run_dir, name))
-        os.makedirs(self.run_dir, exist_ok=True)
+        data and the model are known to load: a run that cannot start writes nothing.
+
+        A new run claims its folder exclusively: ``os.mkdir`` of a folder that must not exist
+        yet (a default name already taken gets the next suffix), or, for an existing empty
+        ``--out``, the exclusive creation of its config.json; another run that started at the
+        same moment gets another name or a clear error, never the same files."""
+        try:
+            if self._auto_named:
+                self.run_dir = _make_new_folder(self.run_dir)
+                return
+            if self._clear_run_files:
+                for name in RUN_FILES:
+                    if os.path.isfile(os.path.join(self.run_dir, name)):
+                        os.unlink(os.path.join(self.run_dir, name))
+            os.makedirs(self.run_dir, exist_ok=True)
+            if not self._resuming_here:
+                claim = os.path.join(self.run_dir, CONFIG_FILE)
+                try:
+                    os.close(os.open(claim, os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+                except FileExistsError:
+                    raise RunFolderError(f"{self.run_dir}: another run started in this folder "
+                                         f"at the same time; choose another --out") from None
+        except RunFolderError:
+            raise
+        except OSError as error:
+            raise RunFolderError(describe_os_error(error, "cannot create the run folder")) \
+                from error
+        for path in stale_temporaries(self.run_dir, RUN_FILES):
+            os.unlink(path)
+            self._note(f"removed {os.path.basename(path)}, a temporary file left by a run "
+                       f"that was killed while writing")
 
     def _check_resume_is_latest(self, out) -> None:
         """Resuming an older checkpoint in its own folder would overwrite later epochs' files."""
@@ -356,6 +473,11 @@ class Trainer:
         self.model_kwargs = model_kwargs_for(train_set.image_shape, train_set.num_classes,
                                              config.model_kwargs)
         self.model = build_model(config.model, self.model_kwargs)
+        self._init_report = None
+        if config.init_from is not None and self._resume_meta is None:
+            # Weights only: the optimizer, the schedule and the run folder are new.
+            self._init_report = init_from_weights(self.model, load_weights_file(config.init_from),
+                                                  os.fspath(config.init_from))
         if config.device != "cpu":
             self.model.to(config.device)
         self.optimizer = build_optimizer(config, self.model.parameters())
@@ -410,19 +532,20 @@ class Trainer:
 
     def _write_config(self) -> None:
         document = {"config": self.config.to_dict(), "model_kwargs": self.model_kwargs,
+                    "model_constructor": constructor_path(self.config.model),
+                    "threads_in_use": _threads_in_use(),
                     "command": self.command, "minicnn_version": __version__,
                     "written": datetime.datetime.now().isoformat(timespec="seconds"),
                     "resumed_from": self.resume_path}
-        path = os.path.join(self.run_dir, CONFIG_FILE)
-        with open(path + ".tmp", "w") as stream:
-            json.dump(document, stream, indent=2)
-            stream.write("\n")
-        os.replace(path + ".tmp", path)
+        text = json.dumps(document, indent=2) + "\n"
+        atomic_write(os.path.join(self.run_dir, CONFIG_FILE),
+                     lambda stream: stream.write(text.encode()))
 
     def _meta(self, reason: str) -> dict:
         return {
             "config": self.config.to_dict(),
-            "model": {"name": self.config.model, "kwargs": self.model_kwargs},
+            "model": {"name": self.config.model, "kwargs": self.model_kwargs,
+                      "constructor": constructor_path(self.config.model)},
             "progress": {"epoch": self.epoch, "batch": self.batch, "step": self.step,
                          "loss_sum": self.loss_sum, "correct": self.correct, "seen": self.seen,
                          "train_seconds": self.train_seconds,
@@ -449,12 +572,18 @@ class Trainer:
     # ------------------------------------------------------------- the loop
     def run(self, stop_after_epochs: int = None) -> TrainResult:
         """Train until ``config.epochs`` (or ``stop_after_epochs`` more epochs, or Ctrl-C)."""
+        with limit_threads(self.config.threads):
+            return self._run(stop_after_epochs)
+
+    def _run(self, stop_after_epochs) -> TrainResult:
         self._setup()
         started = time.perf_counter()
         self._create_run_dir()
         self._write_config()
         if self.history:
             self._write_metrics()
+        if self._resuming_here:
+            self._repair_best()
         config = self.config
         if self.epoch >= config.epochs:
             self._note(f"nothing to do: the checkpoint has finished all {config.epochs} epochs "
@@ -472,10 +601,12 @@ class Trainer:
                        f"{config.schedule} schedule, batch {config.batch_size}, "
                        f"device {config.device}")
             self._note(f"run folder: {self.run_dir}")
+            if self._init_report is not None:
+                self._note(self._init_report.describe())
         epochs_run = 0
         # NumPy's overflow/invalid-value warnings are left out: a diverging run would print
         # dozens before the loss check below stops it with one message saying where.
-        with _StopOnSigint(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with _StopOnSignals(self), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             while self.epoch < config.epochs:
                 finished = self._train_epoch()
                 if not finished:
@@ -574,11 +705,13 @@ class Trainer:
             self.best = {"test_acc": row["test_acc"], "epoch": row["epoch"]}
         self.epoch += 1
         self.batch, self.loss_sum, self.correct, self.seen, self.train_seconds = 0, 0.0, 0, 0, 0.0
-        if self.plateau is not None:  # before the checkpoint, which must hold its new state
+        if self.plateau is not None:  # before the checkpoints, which must hold its new state
             self.plateau.step(scores["loss"])
-        self.save(LAST_CHECKPOINT, "epoch")
+        # best.npz first: last.npz records the best epoch, so it must not claim one whose file
+        # a kill could still prevent (see the module docstring for every crash point).
         if improved:
             self.save(BEST_CHECKPOINT, "best")
+        self.save(LAST_CHECKPOINT, "epoch")
         self._write_metrics()
         self._bar.finish(
             f"epoch {row['epoch']:>{len(str(config.epochs))}}/{config.epochs}  "
@@ -591,6 +724,29 @@ class Trainer:
         write_metrics_csv(os.path.join(self.run_dir, METRICS_FILE), self.history)
         plot_curves(os.path.join(self.run_dir, CURVES_FILE), self.history,
                     title=f"{self.config.model} on {self.config.dataset}")
+
+    def _repair_best(self) -> None:
+        """Resuming in the run's folder: make best.npz hold what last.npz records as the best
+        epoch, when last.npz is that epoch's own checkpoint (a kill between the two writes of an
+        older version, or a lost best.npz)."""
+        if not self.history or self.batch or self.best["epoch"] != self.epoch:
+            return  # last.npz is not the best epoch's checkpoint: nothing to rebuild it from
+        path = os.path.join(self.run_dir, BEST_CHECKPOINT)
+        exists, held = os.path.isfile(path), None
+        if exists:
+            try:
+                held = load_checkpoint(path)[0]["progress"]
+            except (CheckpointError, KeyError, TypeError):
+                held = None
+        if held is not None and held.get("epoch") == self.epoch and not held.get("batch"):
+            return
+        self.save(BEST_CHECKPOINT, "best")
+        was = ("was missing" if not exists else
+               f"held the checkpoint {checkpoint_position(held)}" if held is not None else
+               "was unreadable")
+        self._note(f"repaired {path}: it {was}, but {self.resume_path} records epoch "
+                   f"{self.epoch} ({100 * self.best['test_acc']:.2f}%) as the best; rewritten "
+                   f"from that checkpoint")
 
     def _interrupted(self, started) -> TrainResult:
         path = self.save(LAST_CHECKPOINT, "interrupted")
@@ -609,22 +765,29 @@ class Trainer:
             best_epoch=self.best["epoch"],
             final_test_acc=history[-1]["test_acc"] if history else float("nan"),
             steps=self.step, seconds=time.perf_counter() - started,
-            checkpoint=checkpoint or os.path.join(self.run_dir, LAST_CHECKPOINT))
+            checkpoint=checkpoint or os.path.join(self.run_dir, LAST_CHECKPOINT),
+            signal=(self.stop_signal or signal.SIGINT) if status == "interrupted" else None)
 
 
 # ------------------------------------------------------------------ evaluate a checkpoint
 def evaluate_checkpoint(path, *, data_dir=None, split="test", batch_size=None, device="cpu"):
     """Rebuild the model a checkpoint was saved from, load its weights, evaluate it.
 
+    ``path`` may be a run folder: its best.npz is taken (else its last.npz).
     Returns ``evaluate``'s dict plus ``"per_class"`` (accuracy per class),
-    ``"classes"``, ``"epoch"``, ``"model"`` and ``"dataset"``.
+    ``"classes"``, ``"epoch"``, ``"position"`` (where in the run the checkpoint was
+    saved, in words), ``"checkpoint"`` (the file), ``"model"`` and ``"dataset"``.
     """
     if split not in ("test", "train"):
         raise ValueError(f"--split must be 'test' or 'train', got {split!r}")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = run_folder_checkpoint(path)
     meta, state = load_checkpoint(path)
     try:
         config = TrainConfig.from_dict(dict(meta["config"]))
         name, kwargs = meta["model"]["name"], dict(meta["model"]["kwargs"])
+        register_recorded(name, meta["model"].get("constructor"))
     except (KeyError, TypeError) as error:
         raise CheckpointError(f"{path}: corrupt checkpoint: no run configuration "
                               f"({error})") from error
@@ -646,5 +809,6 @@ def evaluate_checkpoint(path, *, data_dir=None, split="test", batch_size=None, d
     per_class = [float((predicted[dataset.targets == c] == c).mean()) if (dataset.targets == c).any()
                  else float("nan") for c in range(dataset.num_classes)]
     scores.update(per_class=per_class, classes=dataset.classes, model=name, dataset=config.dataset,
-                  epoch=meta["progress"]["epoch"], split=split)
+                  epoch=meta["progress"]["epoch"], position=checkpoint_position(meta["progress"]),
+                  checkpoint=path, split=split)
     return scores

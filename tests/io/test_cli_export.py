@@ -42,7 +42,7 @@ def test_export_errors(tmp_path, capsys):
                  "--input-shape", "1,16,16", "--static-batch"]) == 0
     assert "shape (1, 1, 16, 16)" in capsys.readouterr().out
     assert main(["export", str(tmp_path / "missing.npz"), str(tmp_path / "m.onnx")]) == 2
-    assert "checkpoint not found" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "run.npz"), str(tmp_path / "m.onnx"), "--opset", "9",
                  "--input-shape", "1,16,16"]) == 2
     assert "opset_version must be an int from 14" in capsys.readouterr().err

@@ -100,7 +100,7 @@ def test_foreign_files_are_clear_errors(tmp_path):
                                        '"x": {"__array__": "meta/x"}}'))
     with pytest.raises(CheckpointError, match="missing"):
         load_checkpoint(broken)
-    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "absent.npz")
     assert zipfile.is_zipfile(other)
 

@@ -43,8 +43,9 @@ def test_train_then_evaluate(tmp_path, capsys):
     (["--lr", "0"], "--lr must be > 0"),
     (["--batch-size", "0"], "--batch-size must be an integer >= 1"),
     (["--model-kw", "width"], "KEY=VALUE"),
-    (["--dataset", "mnist", "--data-dir", "/no/such/folder"], "train-images-idx3-ubyte"),
-    (["--resume", "/no/such/ckpt.npz"], "checkpoint not found"),
+    (["--dataset", "mnist", "--data-dir", "/no/such/folder"], "/no/such/folder does not exist; it should hold.*train-images-idx3-ubyte"),
+    (["--data-dir", "/tmp"], "--data-dir /tmp: the digits are bundled"),
+    (["--resume", "/no/such/ckpt.npz"], "checkpoint /no/such/ckpt.npz does not exist"),
 ])
 def test_train_bad_input_exits_2_with_a_message(tmp_path, capsys, argv, match):
     assert main(["train", *argv, "--out", str(tmp_path / "run")]) == 2
