@@ -389,6 +389,7 @@ class Trainer:
     def _prepare_run_dir(self, out, overwrite) -> str:
         config = self.config
         self._auto_named = out is None
+        self._resuming_here = self._clear_run_files = False
         if out is None:  # the final name is taken when the folder is created (_create_run_dir)
             model = config.model.replace(":", "-").replace(".", "-")  # package.module:callable
             return os.path.abspath(os.path.join("runs", f"{_timestamp()}-{model}-{config.dataset}"))
