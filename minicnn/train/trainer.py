@@ -366,7 +366,8 @@ class Trainer:
     # ------------------------------------------------------------- setup
     @staticmethod
     def _resumed_config(meta, overrides, path) -> TrainConfig:
-        saved = dict(meta["config"])
+        # Options newer than the checkpoint take their defaults (what that run used).
+        saved = dict(TrainConfig().to_dict(), **meta["config"])
         for key, value in overrides.items():
             if key not in saved:
                 raise ValueError(f"resume: unknown option {key!r}")

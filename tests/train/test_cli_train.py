@@ -1,10 +1,6 @@
 """The train / evaluate / models / summary subcommands, and Ctrl-C on a real process."""
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -13,8 +9,8 @@ from minicnn.cli import _model_kwargs, main
 from minicnn.train import load_checkpoint
 
 from . import _tiny  # noqa: F401
+from ._process import signal_after_first_epoch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--model", "tiny_cnn", "--batch-size", "64"]
 
 
@@ -108,29 +104,8 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     """SIGINT to a real training process: it finishes the step, saves, says how to resume and
     exits with status 130 (no traceback); the checkpoint resumes."""
     out = tmp_path / "run"
-    script = ("import sys, tests.train._tiny; from minicnn.cli import main; "
-              f"sys.exit(main(['train', '--model', 'tiny_cnn', '--epochs', '200', '--schedule', "
-              f"'constant', "
-              f"'--out', {str(out)!r}]))")
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, PYTHONPATH=ROOT))
-    try:
-        lines = []
-        deadline = time.time() + 60
-        while time.time() < deadline:  # wait for the first finished epoch
-            line = process.stdout.readline()
-            lines.append(line)
-            if not line or re.match(r"epoch +1/200", line):
-                break
-        assert re.match(r"epoch +1/200", lines[-1]), "".join(lines) + process.stderr.read()
-        time.sleep(0.3)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, stdout + stderr
+    returncode, stdout, stderr = signal_after_first_epoch(out, signal.SIGINT)
+    assert returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
     assert "interrupted at step" in stdout and "--resume" in stdout
     meta, _ = load_checkpoint(out / "last.npz")

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -23,8 +22,8 @@ from minicnn.train import trainer as trainer_module
 from minicnn.train.metrics import read_metrics_csv
 
 from . import _tiny  # noqa: F401  (registers tiny_cnn)
+from ._process import ROOT, signal_after_first_epoch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN = dict(model="tiny_cnn", batch_size=64, epochs=2, schedule="constant", warmup_epochs=0)
 WRITES = ("best.npz", "last.npz", "metrics.csv", "curves.png")  # an improving epoch's writes
 
@@ -160,27 +159,9 @@ def test_two_runs_started_in_the_same_second_get_their_own_folders(tmp_path, mon
 
 def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path):
     out = tmp_path / "run"
-    script = ("import sys, tests.train._tiny; from minicnn.cli import main; "
-              f"sys.exit(main(['train', '--model', 'tiny_cnn', '--epochs', '200', '--schedule', "
-              f"'constant', '--batch-size', '64', '--out', {str(out)!r}]))")
-    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True,
-                               env=dict(os.environ, PYTHONPATH=ROOT))
-    try:
-        lines = []
-        deadline = time.time() + 90
-        while time.time() < deadline:  # wait for the first finished epoch
-            line = process.stdout.readline()
-            lines.append(line)
-            if not line or re.match(r"epoch +1/200", line):
-                break
-        assert re.match(r"epoch +1/200", lines[-1]), "".join(lines) + process.stderr.read()
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 143, stdout + stderr
+    returncode, stdout, stderr = signal_after_first_epoch(out, signal.SIGTERM,
+                                                          ["--batch-size", "64"])
+    assert returncode == 143, stdout + stderr
     assert "Traceback" not in stderr and "SIGTERM: finishing this step" in stdout
     assert f"continue with: minicnn train --resume {out / 'last.npz'}" in stdout
     meta, _ = load_checkpoint(out / "last.npz")
