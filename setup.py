@@ -34,7 +34,9 @@ setup(
         "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "numba-cuda>=0.30,<0.31",
                  "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14", "scikit-learn>=1.3",
                  "onnx>=1.16", "onnxruntime>=1.18", "safetensors>=0.4", "pillow>=10",
-                 "mpi4py>=4.0", "mpich>=4.2"],
+                 "mpi4py>=4.0", "mpich>=4.2", "threadpoolctl>=3"],
+        # `minicnn train --threads N`: sets NumPy's BLAS threads at run time.
+        "threads": ["threadpoolctl>=3"],
         # .safetensors read/write (minicnn.io); torch.save files and .npz need nothing extra.
         "io": ["safetensors>=0.4"],
         # decoding image files for `minicnn predict`.
