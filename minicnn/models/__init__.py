@@ -60,7 +60,7 @@ def get_model(name: str, **kwargs):
 
 
 __all__ = ["list_models", "get_model", "register_model", "registered_models", "DenseNet",
-           "densenet121", "EfficientNet", "efficientnet_b0", "MobileNetV2", "MobileNetV3", "mobilenet_v2", "mobilenet_v3_small",
-           "mobilenet_v3_large", "PreActResNet", "ResNet", "preact_resnet18", "preact_resnet50",
+           "densenet121", "EfficientNet", "efficientnet_b0", "MobileNetV2", "MobileNetV3",
+           "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large", "PreActResNet", "ResNet", "preact_resnet18", "preact_resnet50",
            "resnet18", "resnet34", "resnet50", "ShuffleNetV2", "shufflenet_v2_x0_5",
            "shufflenet_v2_x1_0"]
