@@ -211,8 +211,8 @@ def _add_train_parser(commands):
              "--data-dir, --device, --workers and --eval-batch-size may change")
     add("--overwrite", action="store_true", help="allow --out to be a folder holding a run")
     add("--init-from", default=None, metavar="CKPT_OR_WEIGHTS",
-        help="start from these weights (a checkpoint, a run folder or an .npz of state_dict "
-             "arrays) with a new optimizer, schedule and run folder; tensors whose name or "
+        help="start from these weights (a checkpoint, a run folder, an .npz of state_dict "
+             "arrays, a .pth or a .safetensors file) with a new optimizer, schedule and run folder; tensors whose name or "
              "shape differ (a head for another class count) keep their fresh initialisation")
     add("--threads", type=int, default=None, metavar="N",
         help="BLAS and Numba threads (default: theirs, usually one per core); recorded in "

@@ -1,13 +1,10 @@
 """Weights from a file, for fine-tuning (``minicnn train --init-from PATH``).
 
-:func:`load_weights_file` is the one entry point that reads a weights file
-into ``{state_dict key: array}``; today it reads
-
-* a minicnn checkpoint (``last.npz``, ``best.npz``; also a run folder, whose
-  ``best.npz`` is taken, else its ``last.npz``): the model's state only, the
-  optimizer and the schedule are left behind;
-* a plain ``.npz`` of arrays named by state_dict key (``np.savez(path,
-  **model.state_dict())``).
+:func:`load_weights_file` reads ``{state_dict key: array}`` from a run folder
+(its ``best.npz``, else its ``last.npz``) or any weight file
+:func:`minicnn.io.load_state_dict_file` reads (a minicnn checkpoint, whose
+model state only is taken: the optimizer and the schedule are left behind; an
+``np.savez`` of a state dict; a ``torch.save`` file; a safetensors file).
 
 :func:`init_from_weights` then copies into a freshly built model every entry
 whose key and shape match and leaves the rest as the model initialised them:
@@ -15,31 +12,21 @@ a classifier head for another number of classes is re-initialised. Its
 report lists the keys kept, re-initialised and unused.
 """
 import os
-import zipfile
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .checkpoint import CheckpointError, load_checkpoint, run_folder_checkpoint
+from ..io.weights import load_state_dict_file
+from .checkpoint import CheckpointError, run_folder_checkpoint
 
 __all__ = ["load_weights_file", "init_from_weights", "InitReport"]
 
 
 def load_weights_file(path) -> dict:
-    """``{state_dict key: np.ndarray}`` from a minicnn checkpoint, a run folder or a plain .npz
-    of arrays; a :class:`CheckpointError` (or ``FileNotFoundError``) saying what is wrong."""
+    """``{state_dict key: np.ndarray}`` from a run folder or a weight file (see the module
+    docstring); ``FileNotFoundError`` or a ``ValueError`` saying what is wrong."""
     path = os.fspath(path)
     if os.path.isdir(path):
         path = run_folder_checkpoint(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"weights file {path}: does not exist")
-    if zipfile.is_zipfile(path):
-        with np.load(path, allow_pickle=False) as archive:
-            if "__meta__" not in archive.files:  # a plain .npz of arrays named by key
-                return {name: archive[name] for name in archive.files}
-        return load_checkpoint(path)[1]
-    raise CheckpointError(f"{path}: not a weights file minicnn reads (a minicnn checkpoint or an "
-                          f".npz of arrays named by state_dict key)")
+    return load_state_dict_file(path)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import pytest
 import minicnn
 from minicnn import cli, manual_seed
 from minicnn.cli import main
+from minicnn.io import save_safetensors
 from minicnn.train import CheckpointError, RunFolderError, TrainConfig, Trainer, load_checkpoint
 from minicnn.train.weights import load_weights_file
 
@@ -60,8 +61,11 @@ def test_init_from_keeps_matching_tensors_and_reinitialises_a_new_head(finished_
     assert report.reinitialised == ["9.weight (file (7, 16), model (10, 16))",
                                     "9.bias (file (7,), model (10,))"]
     assert report.unused == ["extra.weight"]
-    # A run folder or its checkpoint gives the model state only (everything fits).
+    # A run folder or its checkpoint gives the model state only (everything fits); the other
+    # weight formats of minicnn.io come through the same entry point.
     assert load_weights_file(finished_run).keys() == state.keys()
+    save_safetensors(weights, tmp_path / "weights.safetensors")
+    assert load_weights_file(tmp_path / "weights.safetensors").keys() == weights.keys()
     # Weights of another architecture: refused, naming the file.
     np.savez(tmp_path / "other.npz", **_tiny.tiny_mlp().state_dict())
     with pytest.raises(CheckpointError, match="none of its 4 tensors fits"):
