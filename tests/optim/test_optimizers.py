@@ -274,6 +274,19 @@ def test_state_dict_layout_and_interchange_with_torch(ours_cls, theirs_cls, opti
             np.testing.assert_array_equal(c2.data, p.data)
 
 
+def test_adagrad_state_exists_before_the_first_step_as_in_torch():
+    """Adagrad fills its accumulators in the constructor (with initial_accumulator_value), so
+    a parameter that never gets a gradient still has state, in both."""
+    ours, theirs = make_pair(0)
+    opt_ours = optim.Adagrad(ours, lr=0.1, initial_accumulator_value=0.25)
+    opt_theirs = torch.optim.Adagrad(theirs, lr=0.1, initial_accumulator_value=0.25)
+    mine, torch_sd = opt_ours.state_dict(), opt_theirs.state_dict()
+    assert mine["state"].keys() == torch_sd["state"].keys() == {0, 1, 2}
+    for index, state in mine["state"].items():
+        assert state["step"] == torch_sd["state"][index]["step"].item() == 0.0
+        np.testing.assert_array_equal(state["sum"], torch_sd["state"][index]["sum"].numpy())
+
+
 def test_state_dict_arrays_are_copied_on_load_and_cast_to_the_parameter_dtype():
     params, _ = make_pair(0)
     opt = optim.Adam(params, lr=0.1)
