@@ -9,7 +9,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import normalize_dim
+from .._validation import normalize_dims
 from ..backend import xp_of
 from ._common import as_operand, require_tensor
 from .elementwise import _check_broadcast
@@ -64,20 +64,20 @@ def _logical(input, dim, keepdim, reduce):
 
     require_tensor(input, "input", reduce)
     xp = xp_of(input.data)
-    if dim is None:
-        out = getattr(xp, reduce)(input.data, keepdims=bool(keepdim))
-    else:
-        axis = normalize_dim(dim, input.ndim, "dim", reduce)
-        data = input.data if input.ndim else input.data.reshape(1)
-        out = getattr(xp, reduce)(data, axis=axis, keepdims=bool(keepdim) and input.ndim > 0)
+    data = input.data if input.ndim else input.data.reshape(1)  # dim 0/-1 of a 0-d tensor
+    # dim=() reduces over no axis (an elementwise test), as PyTorch's all/any do.
+    axes = normalize_dims(dim, max(input.ndim, 1), "dim", reduce)
+    out = getattr(xp, reduce)(data, axis=axes, keepdims=bool(keepdim))
+    if not input.ndim:
+        out = out.reshape(())
     return Tensor._wrap(xp.asarray(out, dtype=bool))
 
 
 def all(input, dim=None, keepdim=False):
-    """True where every element (over ``dim``; None: all) is non-zero (bool)."""
+    """True where every element over ``dim`` (an int or a tuple; None: all) is non-zero."""
     return _logical(input, dim, keepdim, "all")
 
 
 def any(input, dim=None, keepdim=False):
-    """True where some element (over ``dim``; None: all) is non-zero (bool)."""
+    """True where some element over ``dim`` (an int or a tuple; None: all) is non-zero."""
     return _logical(input, dim, keepdim, "any")

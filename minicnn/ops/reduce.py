@@ -310,8 +310,9 @@ def amin(input, dim=None, keepdim=False):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector ``p``-norm of ``input`` over ``dim`` (None: all elements), as ``torch.norm``.
 
-    ``p``: a number > 0, ``'fro'`` (= 2), ``inf`` (the largest ``|x|``), ``-inf``
-    (the smallest) or 0 (the count of non-zeros, no gradient). ``dtype`` casts
+    ``p``: a number (negative ones too, as PyTorch), ``'fro'`` (= 2), ``inf`` (the
+    largest ``|x|``), ``-inf`` (the smallest) or 0 (the count of non-zeros, no
+    gradient). ``dtype`` casts
     the input first.
     """
     from .elementwise import abs as absolute, cast
@@ -322,9 +323,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     require_float_input(input, "input", "norm")
     if p == "fro" or p is None:
         p = 2
-    if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float, np.number)) \
-            or np.isnan(p) or p < 0 and p != -np.inf:
-        raise ValueError(f"norm: p must be a number >= 0, 'fro', inf or -inf (vector norms; "
+    if isinstance(p, (str, bool)) or not isinstance(p, (int, float, np.number)) or np.isnan(p):
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf (vector norms; "
                          f"'nuc' and matrix norms are not implemented), got {p!r}")
     axes = _axes(input, dim, "norm")
     if p == -np.inf:  # the smallest |x|: amin's gradient (ties share it)

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._validation import as_int, normalize_dim
 from ..backend import xp_of
-from ._common import broadcasts_to, require_tensor
+from ._common import require_tensor
 from .reduce import ValuesIndices
 from .shape import Index
 
@@ -54,22 +54,33 @@ def _gather_index(indices, axis, xp):
 
 
 def gather(input, dim, index, *, sparse_grad=False):
-    """Values of ``input`` along ``dim`` at ``index`` (see the module docstring)."""
+    """Values of ``input`` along ``dim`` at ``index`` (see the module docstring).
+
+    As PyTorch: a 0-d input counts as one element along dim 0; an empty index
+    gives an empty output of its shape, whatever its number of dims.
+    """
     require_tensor(input, "input", "gather")
     _require_index(index, "index", "gather")
     axis = normalize_dim(dim, input.ndim, "dim", "gather")
-    if index.ndim != input.ndim:
+    xp = xp_of(input.data)
+    if input.ndim == 0:
+        from .shape import reshape
+
+        input = reshape(input, (1,))
+    if index.size == 0:  # x[zeros, ..., zeros] with zeros of index's (empty) shape
+        empty = xp.zeros(index.shape, dtype=np.int64)
+        return Index.apply(input, index=(empty,) * input.ndim)
+    if index.ndim != max(input.ndim, 1) and not (index.ndim == 0 and input.ndim == 1):
         raise ValueError(f"gather: index must have as many dims as input ({input.ndim}), got "
                          f"shape {index.shape}")
     for k, (n, m) in enumerate(zip(index.shape, input.shape)):
         if k != axis and n > m:
             raise ValueError(f"gather: index's size {n} in dim {k} exceeds input's {m} (input "
                              f"{input.shape}, index {index.shape}, dim {dim})")
-    if input.ndim == 0:
-        _require_in_range(index.data, 1, "index", dim, "gather")
-        return Index.apply(input, index=())
     _require_in_range(index.data, input.shape[axis], "index", dim, "gather")
-    return Index.apply(input, index=_gather_index(index.data, axis, xp_of(input.data)))
+    if index.ndim == 0:
+        return Index.apply(input, index=(index.data,))
+    return Index.apply(input, index=_gather_index(index.data, axis, xp))
 
 
 def index_select(input, dim, index):
@@ -97,10 +108,10 @@ def fill_value(value, like, op):
             raise RuntimeError(f"{op}: value must be a number or a 0-d tensor, got a tensor of "
                                f"shape {value.shape}")
         if value.dtype != like.dtype:
-            if not np.issubdtype(like.dtype, np.floating) and \
-                    np.issubdtype(value.dtype, np.floating):
-                raise TypeError(f"{op}: a {value.dtype.name} value can't fill a "
-                                f"{like.dtype.name} tensor")
+            if not np.can_cast(value.dtype, like.dtype, casting="same_kind"):
+                raise TypeError(f"{op}: a {value.dtype.name} value cannot be converted to the "
+                                f"tensor's dtype {like.dtype.name} (a float into an integer "
+                                f"tensor, or a complex into a real one)")
             value = cast(value, like.dtype)
         return value
     if isinstance(value, (numbers.Real, np.bool_)):
@@ -109,18 +120,16 @@ def fill_value(value, like, op):
 
 
 def masked_fill(input, mask, value):
-    """``input`` with ``value`` where ``mask`` (a bool tensor broadcasting to ``input``) holds."""
-    from .elementwise import where
+    """``input`` with ``value`` where ``mask`` (a bool tensor) holds; ``input`` and ``mask``
+    broadcast together, as PyTorch (the in-place ``masked_fill_`` keeps ``input``'s shape)."""
+    from .elementwise import _check_broadcast, where
 
     require_tensor(input, "input", "masked_fill")
     require_tensor(mask, "mask", "masked_fill")
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype.name}")
-    if not broadcasts_to(mask.shape, input.shape):
-        raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to "
-                         f"input's shape {input.shape}")
-    mask_data = xp_of(input.data).broadcast_to(mask.data, input.shape)
-    return where(mask_data, fill_value(value, input, "masked_fill"), input)
+    _check_broadcast("masked_fill", input, mask)
+    return where(mask.data, fill_value(value, input, "masked_fill"), input)
 
 
 def _order(data, axis, descending):

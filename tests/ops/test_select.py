@@ -105,6 +105,23 @@ def test_sort_with_ties_and_nan_is_stable_as_torch():
         np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
 
 
+def test_pytorch_edge_forms():
+    """Forms from PyTorch's own sample inputs: a mask larger than the input, an empty index
+    of another rank, a 0-d input to gather."""
+    rng = np.random.default_rng(0)
+    mask = rng.random((4, 3)) < 0.5
+    compare_with_torch(lambda t: t.masked_fill(mc.tensor(mask), 2.0),
+                       lambda t: t.masked_fill(torch.tensor(mask), 2.0),
+                       [rng.standard_normal(3).astype(np.float32)], atol=0, rtol=0)
+    empty = np.zeros((2, 0), np.int64)
+    compare_with_torch(lambda t: mc.gather(t, 0, mc.tensor(empty)),
+                       lambda t: torch.gather(t, 0, torch.tensor(empty)),
+                       [rng.standard_normal(5).astype(np.float32)], atol=0, rtol=0)
+    compare_with_torch(lambda t: mc.gather(t, 0, mc.tensor([0, 0])),
+                       lambda t: torch.gather(t, 0, torch.tensor([0, 0])),
+                       [np.array(1.5, np.float32)], atol=0, rtol=0)
+
+
 def test_results_are_value_index_pairs_and_0d_inputs_work():
     x = mc.tensor(3.0)
     values, indices = mc.sort(x)
@@ -124,7 +141,9 @@ def test_results_are_value_index_pairs_and_0d_inputs_work():
     (lambda x: mc.index_select(x, 2, mc.tensor([0])), IndexError, "dim=2 is out of range"),
     (lambda x: mc.masked_fill(x, mc.tensor([1, 0, 1]), 0.0), TypeError, "mask must be a bool"),
     (lambda x: mc.masked_fill(x, mc.tensor([[True]] * 3), 0.0), ValueError,
-     r"does not broadcast to input's shape \(2, 3\)"),
+     r"masked_fill: shapes \(2, 3\) and \(3, 1\) do not broadcast"),
+    (lambda x: mc.masked_fill(x, x > 0, mc.tensor(1j)), TypeError,
+     "complex128 value cannot be converted to the tensor's dtype float32"),
     (lambda x: mc.masked_fill(x, x > 0, mc.ones(2)), RuntimeError, "0-d tensor"),
     (lambda x: mc.masked_fill(x, x > 0, "a"), TypeError, "value must be a number"),
     (lambda x: mc.topk(x, 4), ValueError, r"k \(4\) is larger than dim -1's size 3"),
