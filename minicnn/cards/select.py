@@ -48,7 +48,7 @@ index built from the arguments, or `where`.
 | --- | --- |
 | `gather(x, d, idx)` | $y_i = x_{i[d \leftarrow \mathrm{idx}_i]}$, shape of idx (its other sizes at most $x$'s) |
 | `index_select(x, d, idx)` | $y_{i} = x_{i[d \leftarrow \mathrm{idx}_{i_d}]}$, idx 1-D: $y$ has $\lvert \mathrm{idx} \rvert$ entries along $d$ |
-| `masked_fill(x, m, v)` | $y = v$ where $m$ holds, else $x$ ($m$ broadcasts to $x$'s shape) |
+| `masked_fill(x, m, v)` | $y = v$ where $m$ holds, else $x$ ($m$ and $x$ broadcast together) |
 | `topk(x, k, d)` | the $k$ largest (or smallest) entries along $d$ in order, and their indices |
 | `sort(x, d)` | the entries along $d$ in order (stable), and the permutation |
 """,
