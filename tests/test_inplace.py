@@ -1,4 +1,5 @@
-"""In-place methods (add_, sub_, mul_, div_, clamp_, fill_, zero_, copy_) and their safety.
+"""In-place methods (add_, sub_, mul_, div_, clamp_, fill_, zero_, copy_, masked_fill_) and
+their safety.
 
 Legal programs: the same code runs on minicnn and on PyTorch (float64, so the
 gradients agree to rounding: 1e-12), in-place changes on intermediates
@@ -60,7 +61,7 @@ def test_graph_recorded_before_an_in_place_change_keeps_the_old_value():
     _same_gradients(program, [np.array([1.0, -2.0, 3.0])])
 
 
-def test_fill_zero_and_copy_gradients_match_torch():
+def test_fill_zero_copy_and_masked_fill_gradients_match_torch():
     def program(lib, x, scalar, src):
         # Each consumer saves exp(y), not y, so changing y afterwards is legal in both.
         y = x * 3
@@ -69,6 +70,8 @@ def test_fill_zero_and_copy_gradients_match_torch():
         b = (y.exp() * x).sum()
         y.copy_(src * 2)  # src broadcasts over the rows
         c = (y.exp() * x).sum()
+        y.masked_fill_(src > 0, 0.5)  # the mask broadcasts over the rows
+        c = c + (y.exp() * x).sum()
         y.zero_()
         return a + b + c + (y * x).sum()
 
