@@ -157,11 +157,11 @@ class MaxAlongDim(Function):
 
 
 class Norm(Function):
-    """``y = (sum_D |x|^p)^(1/p)``, the vector p-norm over ``D`` (``p = inf``: ``max_D |x|``;
-    ``p = 0``: the count of non-zeros).
+    """``y = (sum_D |x|^p)^(1/p)``, the vector p-norm over ``D`` (``p = inf``: ``max_D |x|``,
+    ``-inf``: ``min_D |x|``; ``p = 0``: the count of non-zeros).
 
     ``dL/dx = g * sign(x) |x|^(p-1) / y^(p-1)`` (``g``, ``y`` broadcast over
-    ``D``); for ``p = 2``: ``g x / y``, for ``p = 1``: ``g sign(x)``; ``p = inf``:
+    ``D``); for ``p = 2``: ``g x / y``, for ``p = 1``: ``g sign(x)``; ``p = +-inf``:
     ``g sign(x)`` shared evenly among the entries where ``|x| = y``; ``p = 0``:
     0. Where ``y = 0`` (or ``x = 0`` with ``p < 1``) the gradient is taken as
     0, the subgradient PyTorch uses. The formulas are :func:`F.normalize
@@ -315,7 +315,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     gradient). ``dtype`` casts
     the input first.
     """
-    from .elementwise import abs as absolute, cast
+    from .elementwise import cast
 
     require_tensor(input, "input", "norm")
     if dtype is not None:
@@ -327,8 +327,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
         raise ValueError(f"norm: p must be a number, 'fro', inf or -inf (vector norms; "
                          f"'nuc' and matrix norms are not implemented), got {p!r}")
     axes = _axes(input, dim, "norm")
-    if p == -np.inf:  # the smallest |x|: amin's gradient (ties share it)
-        return amin(absolute(input), axes, keepdim)
     return Norm.apply(input, p=float(p), axes=axes, keepdims=keepdim)
 
 
