@@ -76,3 +76,24 @@ def test_errors(tmp_path):
     np.savez(tmp_path / "pickled.npz", w=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="pickled objects; it is refused"):
         load_state_dict_file(tmp_path / "pickled.npz")
+
+
+def test_train_init_from_reads_a_torch_save_file(tmp_path):
+    """``minicnn train --init-from`` goes through the same loader: a torch.save file of a torch
+    twin's state fills the model (every key fits, so everything is kept)."""
+    import io
+
+    from minicnn.train import TrainConfig, Trainer
+    from tests.train import _tiny
+
+    source = _tiny.tiny_cnn()
+    state = {k: np.asarray(v + 0.5 if v.dtype.kind == "f" else v + 3)
+             for k, v in source.state_dict().items()}
+    torch.save({"state_dict": {k: torch.from_numpy(v) for k, v in state.items()}, "epoch": 3},
+               tmp_path / "weights.pth")
+    trainer = Trainer(TrainConfig(model="tiny_cnn", init_from=str(tmp_path / "weights.pth")),
+                      out=tmp_path / "run", stream=io.StringIO())
+    trainer._setup()
+    for key, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+    assert sorted(trainer._init_report.kept) == sorted(state)
