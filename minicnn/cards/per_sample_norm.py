@@ -143,8 +143,8 @@ statistics are constants: $\partial L / \partial x = \frac{\gamma}{\sqrt{\mathrm
   running statistics, estimated from such batches, do not match what evaluation sees;
   at batch size 1 with a $1 \times 1$ map (a ResNet's last stage on 8x8 digits) it is an
   error. Group norm's statistics are per sample: the same at any batch size, the same
-  in training and evaluation (`docs/ops/per_sample_norm.md` and the README measure a
-  ResNet-18 on the digits at batch size 2 with both).
+  in training and evaluation (`benchmarks/group_norm_digits.py` trains a ResNet-18 on
+  the digits at batch size 2 with each; the README gives the figures).
 * **Instance norm on small maps.** A $1 \times 1$ plane has one value: its variance is 0,
   so PyTorch (and minicnn) refuse it with input statistics. Late CNN stages with
   small maps carry little per-plane information; group norm pools channels instead.

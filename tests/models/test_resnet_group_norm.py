@@ -62,20 +62,20 @@ def _digit_batches(count, size):
 
 
 def test_group_norm_resnet_trains_at_batch_size_2():
-    """Ten epochs over 5 batches of 2 digits: the mean loss over the 10 images falls
-    well below its start (ln 10 = 2.3 for a uniform guess) and evaluation mode gives
-    the same outputs as training mode (no batch statistics)."""
+    """Six epochs over 4 batches of 2 digits (24 steps): the mean loss over the 8 images
+    falls below half its start (ln 10 = 2.3 for a uniform guess; measured: 2.9 -> 0.9),
+    and evaluation mode gives the same outputs as training mode (no batch statistics)."""
     minicnn.manual_seed(0)
     model = resnet18(norm_layer=group_norm, **DIGITS)
     optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    batches = _digit_batches(5, 2)
+    batches = _digit_batches(4, 2)
 
     def mean_loss():
         with minicnn.no_grad():
             return float(np.mean([F.cross_entropy(model(x), y).item() for x, y in batches]))
 
     start = mean_loss()
-    for _ in range(10):
+    for _ in range(6):
         for x, y in batches:
             optimizer.zero_grad()
             F.cross_entropy(model(x), y).backward()
