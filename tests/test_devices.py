@@ -196,6 +196,17 @@ def test_running_statistics_on_another_device_are_refused_before_any_update():
     np.testing.assert_array_equal(running_mean.numpy(), [0, 0])
 
 
+def test_instance_norm_refuses_parameters_on_another_device_before_updating_statistics():
+    """Its affine map runs after the running statistics are updated: checked first."""
+    x = Tensor(np.random.default_rng(3).standard_normal((2, 2, 3, 3)).astype(np.float32))
+    running_mean, running_var = minicnn.zeros(2), minicnn.ones(2)
+    with pytest.raises(RuntimeError, match=r"instance_norm: bias is on cuda:0 but input is on cpu"):
+        F.instance_norm(x, running_mean, running_var, minicnn.ones(2),
+                        _on_gpu(np.zeros(2, np.float32)))
+    np.testing.assert_array_equal(running_mean.numpy(), [0, 0])
+    np.testing.assert_array_equal(running_var.numpy(), [1, 1])
+
+
 def test_tensors_on_one_gpu_pass_the_check():
     out = F.add(_on_gpu(np.ones(2, np.float32)), _on_gpu(np.ones(2, np.float32)))
     assert out.device == "cuda:0"  # (computed by NumPy underneath)

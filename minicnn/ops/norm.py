@@ -283,17 +283,18 @@ def check_channels_first(input, op):
                          f"got shape {tuple(input.shape)}")
 
 
-def check_channel_vectors(input, op, running_mean, running_var, weight, bias):
+def check_channel_vectors(input, op, running_mean, running_var, weight, bias,
+                          on_input_device=("running_mean", "running_var")):
     """The per-channel vectors of ``input`` (N, C, *): each None or (C,) of its dtype, the
-    running statistics both given or both None and on the input's device (batch norm and
-    instance norm)."""
+    running statistics both given or both None, and those named in ``on_input_device`` on
+    the input's device (batch norm and instance norm)."""
     channels = input.shape[1]
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
                          ("weight", weight), ("bias", bias)):
         check_channel_vector(tensor, name, channels, input.dtype, op)
         # running stats reach forward as arrays (updated in place), so apply()'s device
         # check does not see them: check here, before anything is updated.
-        if name.startswith("running") and tensor is not None and tensor.device != input.device:
+        if name in on_input_device and tensor is not None and tensor.device != input.device:
             raise RuntimeError(f"{op}: {name} is on {tensor.device} but input is on "
                                f"{input.device}; move both to one device")
     if (running_mean is None) != (running_var is None):

@@ -156,7 +156,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     op = "instance_norm"
     require_float_input(input, "input", op)
     check_channels_first(input, op)
-    check_channel_vectors(input, op, running_mean, running_var, weight, bias)
+    # weight and bias too: they are applied after the running statistics are updated.
+    check_channel_vectors(input, op, running_mean, running_var, weight, bias,
+                          on_input_device=("running_mean", "running_var", "weight", "bias"))
     use_input_stats = require_bool(use_input_stats, "use_input_stats", op)
     momentum = float(require_real(momentum, "momentum", op))
     eps = check_eps(eps, op)
