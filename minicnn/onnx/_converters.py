@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..ops import activation, channel_scale, conv, elementwise, linalg, norm, pooling, prelu, \
-    reduce, shape, shuffle, softplus
+    reduce, resample, shape, shuffle, softplus
 from ._graph import OnnxExportError
 
 
@@ -349,6 +349,29 @@ def _index(g, function, args, kwargs, result):
     return out if (axes or picks) else g.node("Identity", [out])
 
 
+def _interpolate(g, function, args, kwargs, result):
+    """The resize as minicnn computes it (ops/resample.py): along W, then along H, gather the
+    source pixels and blend them, ``l0 x[i0] + l1 x[i1]`` (nearest: the gather alone). The
+    indices and weights are the traced ones, so every mode, size and scale_factor of
+    ``interpolate`` is exact, without matching ONNX Resize's coordinate rules to PyTorch's."""
+    _expect(function, kwargs, ("rows", "cols"))
+    x, dtype = args[0], _dtype(result)
+    out = g.name(x)
+    for axis, axis_map in ((3, kwargs["cols"]), (2, kwargs["rows"])):
+        picked = g.node("Gather", [out, g.constant(np.asarray(axis_map.index0, np.int64))],
+                        axis=axis)
+        if axis_map.weight0 is None:  # nearest: a copy
+            out = picked
+            continue
+        shape = (-1,) + (1,) * (x.ndim - 1 - axis)  # the weights along ``axis``
+        weight0 = g.constant(axis_map.weight0.astype(dtype).reshape(shape), "weight")
+        weight1 = g.constant(axis_map.weight1.astype(dtype).reshape(shape), "weight")
+        other = g.node("Gather", [out, g.constant(np.asarray(axis_map.index1, np.int64))],
+                       axis=axis)
+        out = g.node("Add", [g.node("Mul", [weight0, picked]), g.node("Mul", [weight1, other])])
+    return out
+
+
 def _channel_shuffle(g, function, args, kwargs, result):
     """(N, C, *S) -> (N, g, C/g, *S) -> swap the two group axes -> (N, C, *S)."""
     _expect(function, kwargs, ("groups",))
@@ -377,4 +400,5 @@ CONVERTERS = {
     reduce.AMax: _reduction("ReduceMax", 18),
     shape.Reshape: _reshape, shape.Permute: _permute, shape.Cat: _cat, shape.Stack: _stack,
     shape.Pad: _pad, shape.Index: _index, shuffle.ChannelShuffle: _channel_shuffle,
+    resample.Interpolate: _interpolate,
 }

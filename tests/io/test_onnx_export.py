@@ -155,3 +155,20 @@ def test_in_place_methods_are_followed(tmp_path):
     model = randomize(InPlace())
     export(model, minicnn.randn(TRACE_BATCH, 3, 5, 5), tmp_path / "inplace.onnx")
     assert_runs_like_minicnn(model, tmp_path / "inplace.onnx", (3, 5, 5))
+
+
+def test_interpolate_every_mode(tmp_path):
+    class Resizes(nn.Module):
+        def forward(self, x):
+            F = nn.functional
+            return minicnn.cat([
+                F.interpolate(x, size=(7, 9), mode="nearest"),
+                F.interpolate(x, scale_factor=(1.5, 1.8), mode="nearest").flatten(2)[..., :63]
+                .reshape(x.shape[0], -1, 7, 9),
+                F.interpolate(x, size=(7, 9), mode="bilinear", align_corners=True),
+                F.interpolate(x, size=(7, 9), mode="bilinear"),
+                F.interpolate(F.interpolate(x, scale_factor=2.5, mode="bilinear"), size=(7, 9),
+                              mode="bilinear")], 1)
+
+    export(Resizes(), minicnn.randn(TRACE_BATCH, 2, 5, 6), tmp_path / "resize.onnx")
+    assert_runs_like_minicnn(Resizes(), tmp_path / "resize.onnx", (2, 5, 6))
