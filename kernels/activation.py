@@ -9,7 +9,8 @@ conventions, which the minicnn tests check against PyTorch at exactly -3, 3)::
     hardswish(x)   = x * min(max(x + 3, 0), 6) / 6
     d/dx           = 0 for x <= -3,  (2x + 3)/6 = x/3 + 1/2 for -3 < x < 3,  1 for x >= 3
 
-A NaN input gives a NaN output and a NaN hardswish gradient, as the twins do.
+A NaN input gives a NaN output; the hardswish gradient passes at a NaN and the
+hardsigmoid gradient is 0 there, as in the twins and PyTorch.
 
 Layout: the arrays are flattened (any shape, C-contiguous); one thread per
 element, 1-D grid of ``ELEMENTWISE_THREADS``-thread blocks; consecutive
@@ -70,10 +71,10 @@ def hardswish_backward_kernel(x, grad_out, grad_in):
         value = x[index]
         if value <= -THREE:
             grad_in[index] = ZERO
-        elif value >= THREE:
-            grad_in[index] = grad_out[index]
-        else:  # the middle piece (and NaN, which fails both tests above)
+        elif value < THREE:
             grad_in[index] = grad_out[index] * (value / THREE + HALF)
+        else:  # x >= 3, and NaN (which fails both tests above): PyTorch passes g
+            grad_in[index] = grad_out[index]
 
 
 def _flat(array):

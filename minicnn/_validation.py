@@ -8,17 +8,31 @@ import numbers
 import numpy as np
 
 
+class UnsupportedForm(NotImplementedError):
+    """A form of a PyTorch call that minicnn does not support on purpose.
+
+    ``key`` names its row in docs/unsupported.md, which gives the reason.
+    """
+
+    def __init__(self, op: str, key: str, detail: str):
+        self.key = key
+        super().__init__(f"{op}: {detail} is not supported by minicnn "
+                         f"(docs/unsupported.md, '{key}')")
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
 
 
 def as_pair(value, name: str, minimum: int = 0, op: str = "") -> tuple:
-    """``value`` (an int or a pair of ints) as a pair, each element >= ``minimum``."""
+    """``value`` (an int, a pair of ints or a one-element tuple) as a pair, each
+    element >= ``minimum``. ``(k,)`` means ``(k, k)``, as PyTorch expands it."""
     where = f"{op}: " if op else ""
     if _is_int(value):
         pair = (int(value), int(value))
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(_is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
+    elif (isinstance(value, (tuple, list)) and len(value) in (1, 2)
+          and all(_is_int(v) for v in value)):
+        pair = (int(value[0]), int(value[-1]))
     else:
         raise TypeError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:

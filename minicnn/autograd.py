@@ -30,9 +30,7 @@ a float32 input never silently receives a float64 gradient).
 import functools
 import threading
 
-import numpy as np
-
-from .backend import is_cupy_array, xp_of
+from .backend import as_array, xp_of
 
 _state = threading.local()
 
@@ -180,7 +178,7 @@ def _run_hooks(hooks, grad):
         result = hook(Tensor._wrap(grad))
         if result is None:
             continue
-        replacement = result.data if isinstance(result, Tensor) else _as_array(result)
+        replacement = result.data if isinstance(result, Tensor) else as_array(result)
         if replacement.shape != grad.shape or replacement.dtype != grad.dtype:
             raise RuntimeError(
                 f"hook {getattr(hook, '__name__', hook)!r} returned a gradient of shape "
@@ -193,7 +191,7 @@ def _run_hooks(hooks, grad):
 
 def _accumulate(tensor, grad):
     # A copy: grad may be shared with other nodes or be the caller's array.
-    tensor.grad = grad.copy() if tensor.grad is None else _as_array(tensor.grad + grad)
+    tensor.grad = grad.copy() if tensor.grad is None else as_array(tensor.grad + grad)
 
 
 def _run_post_accumulate_hooks(leaf):
@@ -233,7 +231,7 @@ def _run_backward(roots, root_grads, retain_graph, targets=None):
         grad = grads.pop(id(vertex), None)
         if grad is None or (needed is not None and id(vertex) not in needed):
             continue
-        grad = _as_array(grad)
+        grad = as_array(grad)
         is_node = isinstance(vertex, _function.Node)
         grad = _run_hooks(vertex.hooks if is_node else vertex._hooks, grad)
         if targets is not None:
@@ -258,7 +256,7 @@ def _run_backward(roots, root_grads, retain_graph, targets=None):
         for parent, parent_grad in zip(vertex.inputs, input_grads):
             if parent is None or parent_grad is None:
                 continue
-            parent_grad = _as_array(parent_grad)
+            parent_grad = as_array(parent_grad)
             if parent_grad.shape != parent.shape or parent_grad.dtype != parent.dtype:
                 raise RuntimeError(
                     f"{vertex.function.__name__}.backward returned a gradient of shape "
@@ -339,13 +337,6 @@ def _tensor_sequence(value, name):
         raise TypeError(f"grad: {name} must be a Tensor or a non-empty sequence of Tensors, "
                         f"got {value!r}")
     return items
-
-
-def _as_array(value):
-    """NumPy turns 0-d results into scalars (np.float32); gradients stay arrays."""
-    if isinstance(value, np.ndarray) or is_cupy_array(value):
-        return value
-    return np.asarray(value)
 
 
 def _initial_gradient(root, gradient):

@@ -13,6 +13,21 @@ def is_cupy_array(array) -> bool:
     return type(array).__module__.split(".", 1)[0] == "cupy"
 
 
+def as_array(value):
+    """``value`` as an array: NumPy returns a scalar (``np.float32``) for a ufunc
+    or reduction on 0-d arrays.
+
+    Every array an operator hands on passes through it (``Function.apply``
+    for outputs, the backward pass for gradients), and so does every fresh
+    result an operator goes on to write into with ``out=``: ``exp(s, out=s)``
+    fails on a scalar ``s`` (a 0-d tensor through sigmoid, tanh, silu,
+    log_softmax's backward).
+    """
+    if isinstance(value, np.ndarray) or is_cupy_array(value):
+        return value
+    return np.asarray(value)
+
+
 def xp_of(*arrays):
     """The array module (numpy or cupy) that holds ``arrays``."""
     for array in arrays:

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import autograd
 from ._validation import is_floating
-from .backend import is_cupy_array
+from .backend import as_array
 
 
 #: While a forward is traced (by :func:`minicnn.onnx.export`), the recorder: called as
@@ -134,10 +134,7 @@ class Function:
         needs_grad = tuple(t is not None and t.requires_grad for t in tensors)
         record = autograd.is_grad_enabled() and any(needs_grad)
         ctx = Context(needs_grad)
-        out = cls.forward(ctx, *arrays, **kwargs)
-        if not isinstance(out, np.ndarray) and not is_cupy_array(out):
-            # NumPy turns 0-d results into scalars (np.float32); keep .data an array.
-            out = np.asarray(out)
+        out = as_array(cls.forward(ctx, *arrays, **kwargs))  # 0-d results stay arrays
         record = record and is_floating(out.dtype)
         result = Tensor._wrap(out, requires_grad=record)
         storages = [storage(t.data) if t is not None else None for t in tensors]

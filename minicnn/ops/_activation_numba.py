@@ -41,7 +41,8 @@ _ONE_SIXTH = np.float32(1.0 / 6.0)
 # --------------------------------------------------------------------- kernels
 # Every kernel reads 1-D views and writes ``out`` (same length). NaN
 # propagates as in the NumPy twin: comparisons with NaN are false, so a NaN
-# input falls through to the branch that returns (a multiple of) itself.
+# input falls through to the branch that returns (a multiple of) itself, and
+# a backward's NaN input to the branch that passes the gradient (PyTorch's).
 
 @njit(parallel=True, cache=True)
 def relu_forward_kernel(x, out):  # twin: maximum(x, 0)
@@ -51,9 +52,9 @@ def relu_forward_kernel(x, out):  # twin: maximum(x, 0)
 
 
 @njit(parallel=True, cache=True)
-def relu_backward_kernel(y, grad_out, out):  # twin: grad_out * (y > 0), y = relu(x)
+def relu_backward_kernel(y, grad_out, out):  # twin: where(y <= 0, 0, grad_out), y = relu(x)
     for i in prange(y.size):
-        out[i] = grad_out[i] if y[i] > _ZERO else _ZERO
+        out[i] = _ZERO if y[i] <= _ZERO else grad_out[i]
 
 
 @njit(parallel=True, cache=True)
@@ -65,10 +66,10 @@ def relu6_forward_kernel(x, out):  # twin: clip(x, 0, 6)
 
 
 @njit(parallel=True, cache=True)
-def relu6_backward_kernel(x, grad_out, out):  # twin: grad_out * ((x > 0) & (x < 6))
+def relu6_backward_kernel(x, grad_out, out):  # twin: where((x <= 0) | (x >= 6), 0, grad_out)
     for i in prange(x.size):
         v = x[i]
-        out[i] = grad_out[i] if (v > _ZERO and v < _SIX) else _ZERO
+        out[i] = _ZERO if (v <= _ZERO or v >= _SIX) else grad_out[i]
 
 
 @njit(parallel=True, cache=True)
@@ -103,10 +104,10 @@ def hardswish_backward_kernel(x, grad_out, out):  # twin: grad_out * hardswish_s
         v = x[i]
         if v <= -_THREE:
             out[i] = _ZERO
-        elif v >= _THREE:
-            out[i] = grad_out[i]
-        else:
+        elif v < _THREE:
             out[i] = grad_out[i] * (v / _THREE + _HALF)
+        else:  # x >= 3, and NaN (which fails both tests above)
+            out[i] = grad_out[i]
 
 
 # -------------------------------------------------------------------- wrappers

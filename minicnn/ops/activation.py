@@ -17,9 +17,11 @@ hardsigmoid     x = -3, x = 3            0 at both (1/6 on (-3, 3) only)
 hardswish       x = -3, x = 3            0 at -3, 1 at 3
 ==============  =======================  ===============================
 
-NaN in, NaN out. The gradient *at* a NaN input follows the comparisons in
-each formula and can differ from PyTorch's (whose relu backward, for one,
-passes the gradient there).
+NaN in, NaN out. The gradient *at* a NaN input is PyTorch's: each backward
+tests for the branches that stop or scale the gradient (``x <= 0`` for relu),
+and a NaN, failing every comparison, takes the branch that passes it (relu,
+relu6, elu, hardswish pass ``g``, leaky_relu ``negative_slope * g``,
+hardsigmoid 0). The smooth functions (sigmoid, tanh, silu, gelu) give NaN.
 
 ``inplace=True`` is accepted for PyTorch compatibility but the result is
 always a new tensor and the input is left unchanged; use the return value
@@ -45,7 +47,7 @@ import warnings
 import numpy as np
 
 from .._validation import normalize_dim, require_bool, require_real
-from ..backend import is_cupy_array, xp_of
+from ..backend import as_array, is_cupy_array, xp_of
 from ..function import Function
 from . import _gpu
 from ._common import require_float_input
@@ -78,8 +80,9 @@ class ReLU(Function):
     """``y = max(x, 0)``.
 
     ``dy/dx = 1`` for ``x > 0`` and ``0`` for ``x <= 0`` (0 at the kink, as
-    PyTorch). The backward reads the saved output: ``y > 0`` exactly where
-    ``x > 0``, and the output is the array the next layer keeps alive anyway.
+    PyTorch; at a NaN the gradient passes, as PyTorch's ``y <= 0 ? 0 : g``).
+    The backward reads the saved output: ``y <= 0`` exactly where ``x <= 0``,
+    and the output is the array the next layer keeps alive anyway.
     """
 
     @staticmethod
@@ -96,15 +99,15 @@ class ReLU(Function):
         fast = _fast(out, grad_out)
         if fast:
             return fast.binary(fast.relu_backward_kernel, out, grad_out)
-        return grad_out * (out > 0)
+        return xp_of(out).where(out <= 0, grad_out.dtype.type(0), grad_out)
 
 
 class ReLU6(Function):
     """``y = min(max(x, 0), 6)``.
 
     ``dy/dx = 1`` on the open interval ``0 < x < 6``, else 0: PyTorch computes
-    relu6 as ``hardtanh(x, 0, 6)``, whose backward passes the gradient only
-    strictly inside the interval, so the gradient is 0 at both kinks.
+    relu6 as ``hardtanh(x, 0, 6)``, whose backward stops the gradient where
+    ``x <= 0 or x >= 6``, so it is 0 at both kinks (and passes at a NaN).
     """
 
     @staticmethod
@@ -121,7 +124,7 @@ class ReLU6(Function):
         fast = _fast(x, grad_out)
         if fast:
             return fast.binary(fast.relu6_backward_kernel, x, grad_out)
-        return grad_out * ((x > 0) & (x < 6))
+        return xp_of(x).where((x <= 0) | (x >= 6), grad_out.dtype.type(0), grad_out)
 
 
 class LeakyReLU(Function):
@@ -159,7 +162,8 @@ class ELU(Function):
     Computed branch-free as ``y = max(x, 0) + alpha expm1(min(x, 0))`` (one
     of the two terms is exactly 0; ``expm1`` is accurate near 0 and never
     sees a positive argument, so nothing overflows) and
-    ``dy/dx = m + alpha e^{min(x, 0)} (1 - m)`` with ``m = [x > 0]``.
+    ``dy/dx = alpha e^{min(x, 0)}`` where ``x <= 0``, else 1 (so 1 at a NaN,
+    as PyTorch; a product with a 0/1 mask would give NaN there).
     """
 
     @staticmethod
@@ -173,8 +177,7 @@ class ELU(Function):
     def backward(ctx, grad_out):
         (x,) = ctx.saved_arrays
         xp = xp_of(x)
-        positive = (x > 0).astype(x.dtype)
-        slope = positive + ctx.alpha * xp.exp(xp.minimum(x, 0)) * (1 - positive)
+        slope = xp.where(x <= 0, ctx.alpha * xp.exp(xp.minimum(x, 0)), x.dtype.type(1))
         return grad_out * slope
 
 
@@ -207,7 +210,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (out,) = ctx.saved_arrays
-        grad = 1 - out
+        grad = as_array(1 - out)
         grad *= out
         grad *= grad_out
         return grad
@@ -225,7 +228,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (out,) = ctx.saved_arrays
-        grad = out * out
+        grad = as_array(out * out)
         xp_of(out).subtract(1, grad, out=grad)
         grad *= grad_out
         return grad
@@ -354,18 +357,18 @@ class Hardsigmoid(Function):
 
 
 def _hardswish_slope(x):
-    """``d hardswish / dx``: 0 for ``x <= -3``, ``x/3 + 1/2`` on ``(-3, 3)``, 1 for ``x >= 3``."""
-    inside = (x > -3) & (x < 3)
-    # clip first: outside (-3, 3) the middle piece is masked to 0, and an
-    # infinite x would make that inf * 0 = nan.
-    return (xp_of(x).clip(x, -3, 3) / 3 + 0.5) * inside + (x >= 3)
+    """``d hardswish / dx``: 0 for ``x <= -3``, ``x/3 + 1/2`` on ``(-3, 3)``, 1 otherwise
+    (``x >= 3`` and NaN, as PyTorch)."""
+    xp = xp_of(x)
+    one, zero = x.dtype.type(1), x.dtype.type(0)
+    return xp.where(x <= -3, zero, xp.where(x < 3, x / 3 + x.dtype.type(0.5), one))
 
 
 class Hardswish(Function):
     """``y = x relu6(x + 3) / 6 = x * hardsigmoid(x)`` (MobileNetV3).
 
     ``dy/dx = 0`` for ``x <= -3``, ``(2x + 3) / 6 = x/3 + 1/2`` for
-    ``-3 < x < 3`` and ``1`` for ``x >= 3``. At the kinks PyTorch 2.13 takes
+    ``-3 < x < 3`` and ``1`` for ``x >= 3`` (and at a NaN). At the kinks PyTorch 2.13 takes
     the outer pieces: 0 at ``x = -3`` (the middle formula would give -1/2)
     and 1 at ``x = 3`` (the middle formula would give 3/2); minicnn does the
     same, and the tests check it against PyTorch at exactly -3 and 3.
@@ -456,7 +459,7 @@ class LogSoftmax(Function):
     def backward(ctx, grad_out):
         (out,) = ctx.saved_arrays
         xp = xp_of(out)
-        grad = xp.exp(out)
+        grad = as_array(xp.exp(out))
         grad *= grad_out.sum(axis=ctx.axis, keepdims=True)
         xp.subtract(grad_out, grad, out=grad)
         return grad

@@ -24,41 +24,45 @@ from ._common import _promote, as_operand, as_tensor, require_float_input, requi
 
 
 class Add(Function):
-    """``y = a + b``, shape ``B = broadcast(a.shape, b.shape)``.
+    """``y = a + alpha b``, shape ``B = broadcast(a.shape, b.shape)`` (``alpha = 1``
+    unless given, as PyTorch's ``add(a, b, alpha=)``).
 
-    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(g, b.shape)``.
+    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(alpha g, b.shape)``.
     """
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, *, alpha=1):
         ctx.shapes = (a.shape, b.shape)
-        return a + b
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
 
     @staticmethod
     def backward(ctx, grad_out):
         shape_a, shape_b = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
+        grad_b = grad_out if ctx.alpha == 1 else ctx.alpha * grad_out
         return (unbroadcast(grad_out, shape_a) if need_a else None,
-                unbroadcast(grad_out, shape_b) if need_b else None)
+                unbroadcast(grad_b, shape_b) if need_b else None)
 
 
 class Sub(Function):
-    """``y = a - b``, shape ``B``.
+    """``y = a - alpha b``, shape ``B`` (``alpha = 1`` unless given).
 
-    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(-g, b.shape)``.
+    ``dL/da = unbroadcast(g, a.shape)``, ``dL/db = unbroadcast(-alpha g, b.shape)``.
     """
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, *, alpha=1):
         ctx.shapes = (a.shape, b.shape)
-        return a - b
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
 
     @staticmethod
     def backward(ctx, grad_out):
         shape_a, shape_b = ctx.shapes
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(grad_out, shape_a) if need_a else None,
-                unbroadcast(-grad_out, shape_b) if need_b else None)
+                unbroadcast(-ctx.alpha * grad_out, shape_b) if need_b else None)
 
 
 class Mul(Function):
@@ -85,6 +89,7 @@ class Div(Function):
 
     ``dL/da = unbroadcast(g / b, a.shape)``,
     ``dL/db = unbroadcast(-g * a / b^2, b.shape)``.
+    (``div(a, b, rounding_mode=...)`` is :class:`RoundedDiv`.)
     """
 
     @staticmethod
@@ -98,6 +103,46 @@ class Div(Function):
         need_a, need_b = ctx.needs_input_grad
         return (unbroadcast(grad_out / b, a.shape) if need_a else None,
                 unbroadcast(-grad_out * a / (b * b), b.shape) if need_b else None)
+
+
+class RoundedDiv(Function):
+    """``y = trunc(a / b)`` (``rounding_mode='trunc'``) or ``y = floor(a / b)``
+    (``'floor'``, Python's ``//``), shape ``B``.
+
+    Floats: ``trunc`` rounds the true quotient; ``floor`` is NumPy's
+    ``floor_divide``, which computes it from ``fmod`` as PyTorch does
+    (``(a - fmod(a, b)) / b``, one less where the remainder's sign differs
+    from ``b``'s), so that e.g. ``1 // 0.1 = 9``, not ``floor(10.000000000000002)``.
+    Integers stay integers (``trunc`` rounds the floor quotient towards zero);
+    an integer division by zero is an error, as in PyTorch.
+
+    The result is piecewise constant: ``dL/da = dL/db = 0`` (PyTorch's too).
+    """
+
+    @staticmethod
+    def forward(ctx, a, b, *, rounding_mode):
+        xp = xp_of(a, b)
+        ctx.shapes = (a.shape, b.shape)
+        ctx.dtype = np.result_type(a, b)
+        if not is_floating(ctx.dtype):
+            if (b == 0).any():
+                raise ZeroDivisionError("div: integer division by zero")
+            quotient = xp.floor_divide(a, b)
+            if rounding_mode == "trunc":  # floor -> towards zero where a/b < 0 is inexact
+                quotient += (xp.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+            return quotient
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if rounding_mode == "trunc":
+                return xp.trunc(a / b)
+            # floor_divide(x, 0) is nan in NumPy; PyTorch keeps a / 0 (+-inf, nan for 0/0).
+            return xp.where(b == 0, a / b, xp.floor_divide(a, b))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = xp_of(grad_out)
+        need_a, need_b = ctx.needs_input_grad
+        return (xp.zeros(ctx.shapes[0], grad_out.dtype) if need_a else None,
+                xp.zeros(ctx.shapes[1], grad_out.dtype) if need_b else None)
 
 
 class Neg(Function):
@@ -192,7 +237,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """``y = |x|``, shape of ``x``;  ``dL/dx = g * sign(x)`` (0 at ``x = 0``, as PyTorch)."""
+    """``y = |x|``, shape of ``x``;  ``dL/dx = g * sign(x)``, with ``sign = [x > 0] - [x < 0]``:
+    0 at ``x = 0`` and at a NaN, as PyTorch (NumPy's ``sign(nan)`` is nan)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -202,40 +248,64 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (x,) = ctx.saved_arrays
-        return grad_out * xp_of(x).sign(x)
+        sign = (x > 0).astype(grad_out.dtype)
+        sign -= x < 0
+        return grad_out * sign
 
 
 class Clamp(Function):
-    """``y = min(max(x, lo), hi)``, shape of ``x``; either bound may be None.
+    """``y = min(max(x, lo), hi)``, shape ``broadcast(x, lo, hi)``; either bound may
+    be None, a number or a tensor.
 
-    ``dL/dx = g * [lo <= x <= hi]``. The boundaries are inclusive, as in
-    PyTorch: at ``x == lo`` the gradient passes. With ``lo > hi`` every
-    element becomes ``hi`` and no gradient passes (PyTorch's rule too).
+    ``dL/dx = g * [lo <= x <= hi]``: the boundaries are inclusive, as in
+    PyTorch (at ``x == lo`` the gradient passes; at a NaN ``x`` it does not).
+    With ``lo > hi`` every element becomes ``hi``; then, as PyTorch rules,
+    the gradient goes to ``hi`` only:
+    ``dL/dlo = g * [x < lo and lo < hi]``, ``dL/dhi = g * [x > hi or hi < lo]``
+    (with one bound: ``g * [x < lo]``, ``g * [x > hi]``), each summed back
+    to its bound's shape.
     """
 
     @staticmethod
-    def forward(ctx, x, *, min, max):
-        ctx.save_for_backward(x)
-        ctx.bounds = (min, max)
-        return xp_of(x).clip(x, min, max)
+    def forward(ctx, x, lo, hi):
+        xp = xp_of(x, lo, hi)
+        ctx.save_for_backward(x, lo, hi)
+        out = x if lo is None else xp.maximum(x, lo)
+        return out if hi is None else xp.minimum(out, hi)
 
     @staticmethod
     def backward(ctx, grad_out):
-        (x,) = ctx.saved_arrays
-        lo, hi = ctx.bounds
-        inside = xp_of(x).ones_like(x, dtype=bool)
+        x, lo, hi = ctx.saved_arrays
+        xp = xp_of(grad_out)
+        zero = grad_out.dtype.type(0)
+        need_x, need_lo, need_hi = ctx.needs_input_grad
+        inside = True
         if lo is not None:
-            inside &= x >= lo
+            inside = inside & (x >= lo)
         if hi is not None:
-            inside &= x <= hi
-        return grad_out * inside
+            inside = inside & (x <= hi)
+        grad_x = grad_lo = grad_hi = None
+        if need_x:
+            grad_x = unbroadcast(xp.where(inside, grad_out, zero), x.shape)
+        if need_lo:
+            takes = (x < lo) if hi is None else (x < lo) & (lo < hi)
+            grad_lo = unbroadcast(xp.where(takes, grad_out, zero), lo.shape)
+        if need_hi:
+            takes = (x > hi) if lo is None else (x > hi) | (hi < lo)
+            grad_hi = unbroadcast(xp.where(takes, grad_out, zero), hi.shape)
+        return grad_x, grad_lo, grad_hi
 
 
 class _PairwiseExtremum(Function):
-    """``maximum``/``minimum``: the gradient goes to the selected input; ties split it in half."""
+    """``maximum``/``minimum``: the gradient goes to the selected input; ties split it in half.
+
+    Written as PyTorch's backward: each input keeps ``g`` except where the
+    other one wins (``g = 0``) or ties (``g / 2``), so at a NaN, which neither
+    wins nor ties, both inputs get ``g``.
+    """
 
     ufunc_name = ""
-    compare_name = ""
+    compare_name = ""  # the comparison ``a OP b`` that makes a win
 
     @classmethod
     def forward(cls, ctx, a, b):
@@ -246,13 +316,13 @@ class _PairwiseExtremum(Function):
     def backward(cls, ctx, grad_out):
         a, b = ctx.saved_arrays
         xp = xp_of(grad_out)
-        dtype = grad_out.dtype
-        # share_a = [a wins] + 1/2 [a == b], built in grad_out's dtype (a Python
-        # 0.5 times a bool array would be float64).
-        share_a = getattr(xp, cls.compare_name)(a, b).astype(dtype)
-        share_a += (a == b).astype(dtype) * dtype.type(0.5)
-        grad_a = unbroadcast(grad_out * share_a, a.shape) if ctx.needs_input_grad[0] else None
-        grad_b = (unbroadcast(grad_out * (1 - share_a), b.shape)
+        wins = getattr(xp, cls.compare_name)
+        zero, half = grad_out.dtype.type(0), grad_out.dtype.type(0.5)
+        # share = 1 - [other wins] - 1/2 [tie], in grad_out's dtype.
+        tie_share = xp.where(a == b, half * grad_out, grad_out)
+        grad_a = (unbroadcast(xp.where(wins(b, a), zero, tie_share), a.shape)
+                  if ctx.needs_input_grad[0] else None)
+        grad_b = (unbroadcast(xp.where(wins(a, b), zero, tie_share), b.shape)
                   if ctx.needs_input_grad[1] else None)
         return grad_a, grad_b
 
@@ -260,9 +330,9 @@ class _PairwiseExtremum(Function):
 class Maximum(_PairwiseExtremum):
     """``y = max(a, b)`` elementwise, shape ``B``.
 
-    ``dL/da = unbroadcast(g * ([a > b] + [a == b] / 2), a.shape)``,
-    ``dL/db = unbroadcast(g * ([a < b] + [a == b] / 2), b.shape)``:
-    a tie splits the gradient evenly, as PyTorch does.
+    ``dL/da = unbroadcast(g * (1 - [a < b] - [a == b] / 2), a.shape)``,
+    ``dL/db = unbroadcast(g * (1 - [a > b] - [a == b] / 2), b.shape)``:
+    a tie splits the gradient evenly, and at a NaN both get ``g``, as PyTorch.
     """
 
     ufunc_name, compare_name = "maximum", "greater"
@@ -271,8 +341,8 @@ class Maximum(_PairwiseExtremum):
 class Minimum(_PairwiseExtremum):
     """``y = min(a, b)`` elementwise, shape ``B``.
 
-    ``dL/da = unbroadcast(g * ([a < b] + [a == b] / 2), a.shape)``,
-    ``dL/db = unbroadcast(g * ([a > b] + [a == b] / 2), b.shape)``.
+    ``dL/da = unbroadcast(g * (1 - [a > b] - [a == b] / 2), a.shape)``,
+    ``dL/db = unbroadcast(g * (1 - [a < b] - [a == b] / 2), b.shape)``.
     """
 
     ufunc_name, compare_name = "minimum", "less"
@@ -350,14 +420,38 @@ def _binary(function, a, b, name):
     return function.apply(a, b)
 
 
-def add(input, other):
-    """``input + other`` with broadcasting."""
-    return _binary(Add, input, other, "add")
+def _alpha(alpha, a, b, op):
+    """``alpha`` checked as PyTorch does: a number, not a float for integer operands."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Number):
+        raise TypeError(f"{op}: alpha must be a number, got {alpha!r}")
+    if isinstance(alpha, complex):
+        raise TypeError(f"{op}: alpha must be a real number, got {alpha!r}")
+    if not (is_floating(a.dtype) or is_floating(b.dtype)) and not isinstance(
+            alpha, (numbers.Integral, np.integer)):
+        raise TypeError(f"{op}: for integer tensors alpha must be an integer, got {alpha!r}")
+    dtype = np.result_type(a.dtype, b.dtype)
+    return dtype.type(alpha).item()  # a Python number of the operands' kind: no promotion
 
 
-def sub(input, other):
-    """``input - other`` with broadcasting."""
-    return _binary(Sub, input, other, "sub")
+def add(input, other, *, alpha=1):
+    """``input + alpha * other`` with broadcasting."""
+    a, b = as_operand(input, other, "add")
+    alpha = _alpha(alpha, a, b, "add")
+    if a.shape != b.shape:
+        _check_broadcast("add", a, b)
+    return Add.apply(a, b, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    """``input - alpha * other`` with broadcasting."""
+    a, b = as_operand(input, other, "sub")
+    if a.dtype == bool and b.dtype == bool:
+        raise TypeError("sub: subtracting two bool tensors is not supported (as in PyTorch); "
+                        "use logical_xor or ~")
+    alpha = _alpha(alpha, a, b, "sub")
+    if a.shape != b.shape:
+        _check_broadcast("sub", a, b)
+    return Sub.apply(a, b, alpha=alpha)
 
 
 def mul(input, other):
@@ -365,13 +459,26 @@ def mul(input, other):
     return _binary(Mul, input, other, "mul")
 
 
-def div(input, other):
-    """``input / other`` with broadcasting (true division: integers give the default float)."""
+_ROUNDING_MODES = (None, "trunc", "floor")
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other`` with broadcasting.
+
+    ``rounding_mode=None``: true division (integers give the default float);
+    ``'trunc'``/``'floor'``: the quotient rounded towards zero / down
+    (integers stay integers; see :class:`RoundedDiv`).
+    """
     from ..tensor import get_default_dtype
 
+    if rounding_mode not in _ROUNDING_MODES:
+        raise ValueError(f"div: rounding_mode must be one of {_ROUNDING_MODES}, "
+                         f"got {rounding_mode!r}")
     a, b = as_operand(input, other, "div")
     if a.shape != b.shape:
         _check_broadcast("div", a, b)
+    if rounding_mode is not None:
+        return RoundedDiv.apply(a, b, rounding_mode=rounding_mode)
     if not is_floating(a.dtype):  # then neither is floating (as_operand promoted)
         a, b = _promote(a, get_default_dtype()), _promote(b, get_default_dtype())
     return Div.apply(a, b)
@@ -422,32 +529,42 @@ def abs(input):
     return Abs.apply(input)
 
 
-def _bound(value, name, dtype):
-    """A clamp bound as a Python number of ``input``'s kind (a NumPy float64 scalar
-    would turn a float32 result into float64)."""
+def _bound(value, name, input):
+    """A clamp bound: None, a tensor (promoted as a binary operand) or a number of
+    ``input``'s kind (a NumPy float64 scalar would turn a float32 result into float64)."""
+    from ..tensor import Tensor
+
     if value is None:
         return None
+    if isinstance(value, Tensor):
+        return as_operand(input, value, "clamp")[1]
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"clamp: {name} must be a number or None, got {type(value).__name__}")
-    return float(value) if is_floating(dtype) else int(value)
+        raise TypeError(f"clamp: {name} must be a number, a Tensor or None, "
+                        f"got {type(value).__name__}")
+    return float(value) if is_floating(input.dtype) else int(value)
 
 
 def clamp(input, min=None, max=None):
-    """Clamp into ``[min, max]``; either bound may be None, not both.
+    """Clamp into ``[min, max]``; either bound may be None (not both), a number or a
+    tensor that broadcasts with ``input``.
 
     As in PyTorch, ``min > max`` is allowed and sets every element to ``max``.
     An integer tensor with a float bound is promoted to the default float dtype.
     """
-    from ..tensor import get_default_dtype
+    from ..tensor import Tensor, get_default_dtype
 
     require_tensor(input, "input", "clamp")
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given, got both None")
-    if not is_floating(input.dtype) and any(isinstance(v, (float, np.floating))
-                                            for v in (min, max)):
+    if not is_floating(input.dtype) and any(
+            isinstance(v, (float, np.floating)) or (isinstance(v, Tensor) and is_floating(v.dtype))
+            for v in (min, max)):
         input = _promote(input, get_default_dtype())
-    return Clamp.apply(input, min=_bound(min, "min", input.dtype),
-                       max=_bound(max, "max", input.dtype))
+    lo, hi = _bound(min, "min", input), _bound(max, "max", input)
+    bounds = [b for b in (lo, hi) if isinstance(b, Tensor)]
+    if bounds:
+        _check_broadcast("clamp", input, *bounds)
+    return Clamp.apply(input, lo, hi)
 
 
 def where(condition, input, other):
