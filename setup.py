@@ -31,10 +31,12 @@ setup(
         # scikit-learn: the bundled digits are checked against its copy (no download).
         # onnx + onnxruntime: every exported graph is checked and run; safetensors and Pillow:
         # the io and images extras below are tested too; mpi4py + mpich: the mpiexec -n 2 tests.
+        # expecttest: imported by torch.testing._internal (the OpInfo suite, tests/opinfo).
         "test": ["pytest>=8", "hypothesis>=6.100", "torch==2.13.0", "numba-cuda>=0.30,<0.31",
                  "nvidia-cuda-nvrtc>=13,<14", "nvidia-nvvm>=13,<14", "scikit-learn>=1.3",
                  "onnx>=1.16", "onnxruntime>=1.18", "safetensors>=0.4", "pillow>=10",
-                 "mpi4py>=4.0", "mpich>=4.2", "threadpoolctl>=3"],
+                 "mpi4py>=4.0", "mpich>=4.2", "threadpoolctl>=3",
+                 "expecttest>=0.2"],
         # `minicnn train --threads N`: sets NumPy's BLAS threads at run time.
         "threads": ["threadpoolctl>=3"],
         # .safetensors read/write (minicnn.io); torch.save files and .npz need nothing extra.

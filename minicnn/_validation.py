@@ -11,13 +11,22 @@ import numpy as np
 class UnsupportedForm(NotImplementedError):
     """A form of a PyTorch call that minicnn does not support on purpose.
 
-    ``key`` names its row in docs/unsupported.md, which gives the reason.
+    ``key`` names its row in docs/unsupported.md, which gives the reason;
+    ``message`` says what was given and what to do instead.
     """
 
-    def __init__(self, op: str, key: str, detail: str):
+    def __init__(self, op: str, key: str, message: str):
         self.key = key
-        super().__init__(f"{op}: {detail} is not supported by minicnn "
-                         f"(docs/unsupported.md, '{key}')")
+        super().__init__(f"{op}: {message} (a form minicnn does not support on purpose: "
+                         f"docs/unsupported.md, '{key}')")
+
+
+class MixedDtypes(UnsupportedForm, TypeError):
+    """Tensors of different dtypes where PyTorch would promote: minicnn never casts
+    silently (row ``dtype-promotion``). A TypeError too, as a wrong dtype is."""
+
+    def __init__(self, op: str, message: str):
+        super().__init__(op, "dtype-promotion", message)
 
 
 def _is_int(value) -> bool:

@@ -30,7 +30,7 @@ masks, an integer cast) never requires a gradient.
 import numpy as np
 
 from . import autograd
-from ._validation import is_floating
+from ._validation import MixedDtypes, is_floating
 from .backend import as_array
 
 
@@ -187,10 +187,8 @@ def _check_float_dtypes_agree(cls, args):
             dtypes.setdefault(np.dtype(arg.dtype), position)
     if len(dtypes) > 1:
         found = ", ".join(f"input {pos} is {dt.name}" for dt, pos in dtypes.items())
-        raise TypeError(
-            f"{cls.__name__}: floating-point inputs must share one dtype, but {found}; "
-            f"convert explicitly with .float() or .double()"
-        )
+        raise MixedDtypes(cls.__name__, f"floating-point inputs must share one dtype, but "
+                                        f"{found}; convert explicitly with .float() or .double()")
 
 
 def _check_devices_agree(cls, tensors):

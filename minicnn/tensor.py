@@ -14,7 +14,7 @@ import numpy as np
 from . import autograd
 from ._device import device
 from .backend import is_cupy_array, xp_of
-from ._validation import is_floating
+from ._validation import UnsupportedForm, is_floating
 
 float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
 int8, int32, int64, uint8 = np.dtype("int8"), np.dtype("int32"), np.dtype("int64"), np.dtype("uint8")
@@ -62,7 +62,14 @@ def _as_array(data, dtype):
             array = array.astype(int64)
     if dtype is not None:
         array = array.astype(np.dtype(dtype), copy=False)
+    _require_real_dtype(array.dtype, "tensor")
     return array
+
+
+def _require_real_dtype(dtype, op):
+    if np.dtype(dtype).kind == "c":
+        raise UnsupportedForm(op, "complex", f"got a complex dtype ({np.dtype(dtype).name}); "
+                                             f"minicnn tensors hold real numbers")
 
 
 class _Size(int):
@@ -544,6 +551,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``array`` (no copy, dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    _require_real_dtype(array.dtype, "from_numpy")
     return Tensor._wrap(array)
 
 

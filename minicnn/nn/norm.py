@@ -127,7 +127,7 @@ class _BatchNorm(_NormBase):
         check_channels(input, self.num_features, layer, "num_features", dim=1)
         if self.training:
             per_channel = input.numel() // input.shape[1]
-            if per_channel <= 1:
+            if per_channel == 1:  # none (an empty batch) is fine: an empty output, as PyTorch
                 raise ValueError(f"{layer}: expected more than 1 value per channel when training "
                                  f"({per_channel} for input shape {input.shape})")
 

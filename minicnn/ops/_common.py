@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import is_floating, require_float
+from .._validation import UnsupportedForm, is_floating, require_float
 from ..backend import is_cupy_array
 
 
@@ -22,6 +22,9 @@ def as_tensor(value, like=None, op: str = ""):
         return value
     if isinstance(value, np.ndarray) or is_cupy_array(value):
         return Tensor._wrap(value)
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        raise UnsupportedForm(op, "complex", f"got the complex number {value!r}; "
+                                             f"minicnn tensors hold real numbers")
     if not isinstance(value, (numbers.Real, np.bool_)):
         where = f"{op}: " if op else ""
         raise TypeError(f"{where}operands must be Tensors, arrays or real numbers, "
@@ -57,13 +60,13 @@ def as_operand(a, b, op):
     A number takes the tensor's dtype; an integer or bool tensor meeting a
     floating one takes the floating dtype (NumPy would give float64 for
     int64 with float32). Two floating dtypes that differ are left for
-    ``Function.apply`` to reject.
+    ``Function.apply`` to reject. Two numbers give a 0-d tensor, as
+    ``torch.add(2.0, 3.0)`` does.
     """
     from ..tensor import Tensor
 
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError(f"{op}: at least one operand must be a Tensor, got "
-                        f"{type(a).__name__} and {type(b).__name__}")
+        a = as_tensor(a, None, op)
     like = a if isinstance(a, Tensor) else b
     a, b = as_tensor(a, like, op), as_tensor(b, like, op)
     if is_floating(a.dtype) and not is_floating(b.dtype):

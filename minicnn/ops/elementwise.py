@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import is_floating
+from .._validation import UnsupportedForm, is_floating
 from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
@@ -485,17 +485,27 @@ def div(input, other, *, rounding_mode=None):
 
 
 def pow(input, exponent):
-    """``input ** exponent``; either may be a tensor or a number."""
+    """``input ** exponent``; either may be a tensor or a number, not both (as PyTorch)."""
+    from ..tensor import Tensor
+
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError(f"pow: input or exponent must be a Tensor, got {type(input).__name__} "
+                        f"and {type(exponent).__name__} (use Python's ** for two numbers)")
     return _binary(Pow, input, exponent, "pow")
 
 
 def maximum(input, other):
-    """Elementwise maximum; the gradient is split evenly at ties."""
+    """Elementwise maximum of two tensors (PyTorch takes no number here: use
+    ``clamp(input, min=number)``); the gradient is split evenly at ties."""
+    require_tensor(input, "input", "maximum")
+    require_tensor(other, "other", "maximum")
     return _binary(Maximum, input, other, "maximum")
 
 
 def minimum(input, other):
-    """Elementwise minimum; the gradient is split evenly at ties."""
+    """Elementwise minimum of two tensors; the gradient is split evenly at ties."""
+    require_tensor(input, "input", "minimum")
+    require_tensor(other, "other", "minimum")
     return _binary(Minimum, input, other, "minimum")
 
 
@@ -593,7 +603,19 @@ def cast(input, dtype):
     return Cast.apply(input, dtype=np.dtype(dtype))
 
 
-def clone(input):
-    """A copy of ``input`` that stays in the graph."""
+#: The memory formats a copy can be asked for. minicnn's arrays are always
+#: row-major, which is both what "contiguous" and "preserve" mean for them.
+MEMORY_FORMATS = ("preserve_format", "contiguous_format")
+
+
+def clone(input, *, memory_format="preserve_format"):
+    """A copy of ``input`` that stays in the graph (``memory_format``: see
+    :data:`MEMORY_FORMATS`; the channels-last formats are not supported)."""
     require_tensor(input, "input", "clone")
+    if memory_format in ("channels_last", "channels_last_3d"):
+        raise UnsupportedForm("clone", "memory-format", f"memory_format={memory_format!r} was "
+                              f"given; minicnn arrays are always row-major (NCHW)")
+    if memory_format not in MEMORY_FORMATS:
+        raise ValueError(f"clone: memory_format must be one of {MEMORY_FORMATS}, "
+                         f"got {memory_format!r}")
     return Clone.apply(input)

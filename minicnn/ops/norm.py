@@ -176,6 +176,10 @@ class BatchNorm(Function):
 
     (the unbiased variance, as PyTorch stores it).
 
+    An empty input (``M = 0``, e.g. a batch of 0 images) gives an empty
+    output, leaves the running statistics as they are and gives zero
+    gradients to ``w`` and ``b``, as in PyTorch.
+
     Shapes: ``y`` like ``x``; ``w``, ``b``, running statistics ``(C,)``.
 
     Layer, group and instance norm (:mod:`minicnn.ops.per_sample_norm`) run
@@ -186,6 +190,9 @@ class BatchNorm(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, *, running_mean, running_var, training, momentum, eps):
         xp = xp_of(x)
+        if x.size == 0:  # no values to normalise: nothing to learn from, nothing to update
+            ctx.empty = True
+            return x.copy()
         x3 = _as_ncl(x)  # (N, C, L)
         count = x3.shape[0] * x3.shape[2]  # M values per channel
         if training:
@@ -215,6 +222,13 @@ class BatchNorm(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if getattr(ctx, "empty", False):
+            xp = xp_of(grad_out)
+            channels = (grad_out.shape[1] if grad_out.ndim > 1 else 0,)
+            needs_x, needs_w, needs_b = ctx.needs_input_grad
+            return (grad_out.copy() if needs_x else None,
+                    xp.zeros(channels, grad_out.dtype) if needs_w else None,
+                    xp.zeros(channels, grad_out.dtype) if needs_b else None)
         if getattr(ctx, "gpu_kernels", False):  # GPU dispatch: kernels/batchnorm.py
             x, mean, inv_std, weight = ctx.saved_arrays
             return _gpu.batch_norm_backward(xp_of(x), grad_out, x, mean, inv_std, weight,
@@ -288,7 +302,7 @@ def check_channel_vectors(input, op, running_mean, running_var, weight, bias,
     """The per-channel vectors of ``input`` (N, C, *): each None or (C,) of its dtype, the
     running statistics both given or both None, and those named in ``on_input_device`` on
     the input's device (batch norm and instance norm)."""
-    channels = input.shape[1]
+    channels = input.shape[1] if input.ndim > 1 else 0  # PyTorch's C for an empty 1-D input
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var),
                          ("weight", weight), ("bias", bias)):
         check_channel_vector(tensor, name, channels, input.dtype, op)
@@ -310,7 +324,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     * ``training=True``: normalise with the batch mean and biased variance;
       when ``running_mean``/``running_var`` are given (both or neither),
       update them in place (their ``.data``) with ``momentum`` and the
-      *unbiased* batch variance. Needs more than one value per channel.
+      *unbiased* batch variance. Needs more than one value per channel, or
+      none: an empty input gives an empty output and changes nothing.
     * ``training=False``: normalise with ``running_mean``/``running_var``
       (required); the gradient flows through the fixed affine map.
 
@@ -334,7 +349,8 @@ def check_batch_norm_args(input, running_mean, running_var, weight, bias, traini
                           op):
     """``batch_norm``'s argument rules (``sync_batch_norm``'s too), raising for ``op``."""
     require_float_input(input, "input", op)
-    check_channels_first(input, op)
+    if input.shape != (0,):  # PyTorch takes an empty 1-D input as C = 0: an empty output
+        check_channels_first(input, op)
     check_channel_vectors(input, op, running_mean, running_var, weight, bias)
     if not isinstance(training, (bool, np.bool_)):
         raise TypeError(f"{op}: training must be a bool, got {training!r}")
@@ -351,7 +367,7 @@ def check_batch_norm_args(input, running_mean, running_var, weight, bias, traini
         if not eps > 0:
             raise ValueError(f"{op}: eps must be positive in training, got {eps!r}")
         per_channel = input.shape[0] * int(np.prod(input.shape[2:], dtype=np.int64))
-        if per_channel < 2:
+        if per_channel == 1:  # 0 values (an empty batch) give an empty output, as PyTorch
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)} ({per_channel} per channel)")
     else:

@@ -106,22 +106,30 @@ class AMax(Function):
     ``dL/dx = g * [x == y] / count_D(x == y)`` (``g`` and ``y`` broadcast
     over ``D``): tied extrema share the gradient evenly, as in PyTorch's
     ``amax`` and full ``max()``.
+
+    A NaN wins (``y`` is NaN). Then ``amax`` hits nothing and its gradient
+    is NaN everywhere (0/0, as PyTorch's); the full ``max()``
+    (``nan_wins_gradient=True``) shares ``g`` among the NaN elements, as
+    PyTorch's ``evenly_distribute_backward``.
     """
 
     @staticmethod
-    def forward(ctx, x, *, axes, keepdims, reduce):
+    def forward(ctx, x, *, axes, keepdims, reduce, nan_wins_gradient=False):
         xp = xp_of(x)
         out = (xp.max if reduce == "max" else xp.min)(x, axis=axes, keepdims=True)
         ctx.save_for_backward(x, out)
-        ctx.meta = (axes, keepdims)
+        ctx.meta = (axes, keepdims, nan_wins_gradient)
         return out if keepdims else xp.squeeze(out, axis=axes)
 
     @staticmethod
     def backward(ctx, grad_out):
         x, out = ctx.saved_arrays
-        axes, keepdims = ctx.meta
+        axes, keepdims, nan_wins_gradient = ctx.meta
         xp = xp_of(grad_out)
-        hits = (x == out).astype(grad_out.dtype)
+        hits = x == out
+        if nan_wins_gradient:
+            hits |= xp.isnan(x) & xp.isnan(out)
+        hits = hits.astype(grad_out.dtype)
         if not keepdims:
             grad_out = xp.expand_dims(grad_out, axes)
         return grad_out * hits / hits.sum(axis=axes, keepdims=True)
@@ -224,9 +232,7 @@ def _correction(unbiased, correction, op):
         return 1 if unbiased is None or unbiased else 0
     if isinstance(correction, bool) or not isinstance(correction, (int, float, np.number)):
         raise TypeError(f"{op}: correction must be a number, got {correction!r}")
-    if correction < 0:
-        raise ValueError(f"{op}: correction must be >= 0, got {correction}")
-    return correction
+    return correction  # any real number, as in PyTorch (n - c <= 0 gives inf or nan)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -266,7 +272,8 @@ def _extremum(input, dim, keepdim, reduce):
         if input.size == 0:
             raise ValueError(f"{reduce}: input is empty (shape {input.shape}), there is "
                              f"no {reduce}; give a dim to reduce over a non-empty one")
-        return AMax.apply(input, axes=tuple(range(input.ndim)), keepdims=False, reduce=reduce)
+        return AMax.apply(input, axes=tuple(range(input.ndim)), keepdims=False, reduce=reduce,
+                          nan_wins_gradient=True)
     axis = normalize_dim(dim, input.ndim, "dim", reduce)
     if input.ndim == 0:  # torch allows dim 0/-1 on a 0-d tensor
         from .shape import reshape

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import _is_int, as_int, normalize_dim
+from .._validation import MixedDtypes, _is_int, as_int, normalize_dim
 from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
@@ -310,14 +310,21 @@ def _check_joinable(tensors, op):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: tensors[{i}] must be a Tensor, got {type(t).__name__}")
         if t.dtype != tensors[0].dtype:
-            raise TypeError(f"{op}: tensors[{i}] has dtype {t.dtype.name}, but tensors[0] has "
-                            f"{tensors[0].dtype.name}; convert explicitly")
+            raise MixedDtypes(op, f"tensors[{i}] has dtype {t.dtype.name}, but tensors[0] has "
+                                  f"{tensors[0].dtype.name}; convert explicitly")
     return tensors
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dimension; the other sizes must match."""
+    """Join tensors along an existing dimension; the other sizes must match.
+
+    As in PyTorch, a 1-D empty tensor (shape ``(0,)``) among tensors of
+    another rank is skipped (a legacy "nothing" placeholder).
+    """
     tensors = _check_joinable(tensors, "cat")
+    kept = [t for t in tensors if t.shape != (0,)]
+    if kept and any(t.ndim != 1 for t in kept):
+        tensors = kept
     first = tensors[0]
     for i, t in enumerate(tensors):
         if t.ndim == 0:

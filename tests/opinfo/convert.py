@@ -4,7 +4,8 @@
 with the same values, dtype and ``requires_grad`` (the same torch tensor
 twice gives the same minicnn tensor, so shared inputs stay shared); a
 ``torch.Size`` a tuple; a ``torch.dtype`` its NumPy dtype; everything else
-(numbers, strings, None, torch objects minicnn does not model) as it is, for
+(numbers, strings, None, torch objects minicnn does not model); a
+``torch.memory_format`` becomes its name, as minicnn spells it as it is, for
 minicnn to accept or reject.
 """
 import numpy as np
@@ -45,6 +46,8 @@ class Converter:
             return self.tensor(value)
         if isinstance(value, torch.Size):
             return tuple(value)
+        if isinstance(value, torch.memory_format):  # torch.preserve_format -> "preserve_format"
+            return str(value).replace("torch.", "")
         if isinstance(value, torch.dtype):
             return np.dtype(_DTYPES[value]) if value in _DTYPES else value
         if isinstance(value, tuple) and hasattr(value, "_fields"):
@@ -58,15 +61,10 @@ class Converter:
     def tensor(self, value):
         key = id(value)
         if key not in self.tensors:
-            if value.dtype.is_complex:
-                # numpy() would give a complex array; minicnn must reject it itself.
-                data = value.detach().resolve_conj().numpy().copy()
-            else:
-                data = value.detach().numpy().copy()
-            ours = minicnn.Tensor._wrap(data)
-            leaf = value.detach().requires_grad_(value.requires_grad)
-            if value.requires_grad:
-                ours.requires_grad = True
+            grad = value.requires_grad
+            # minicnn's own constructor, so that it rejects what it does not model.
+            ours = minicnn.tensor(value.detach().resolve_conj().numpy(), requires_grad=grad)
+            leaf = value.detach().requires_grad_(grad)
             self.tensors[key] = (leaf, ours)
         return self.tensors[key][1]
 

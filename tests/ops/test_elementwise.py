@@ -233,7 +233,8 @@ def test_where_with_number_operand():
 def test_float64_stays_float64_through_every_elementwise_op():
     x = mc.tensor(np.array([0.5, 1.5]), requires_grad=True)
     results = [x + 1, 1 - x, x * 2, 2 / x, x ** 2, 2 ** x, -x, x.exp(), x.log(), x.sqrt(),
-               x.abs(), x.clamp(0.6, 1.0), F.maximum(x, 1.0), F.minimum(x, 1.0),
+               x.abs(), x.clamp(0.6, 1.0), F.maximum(x, mc.tensor(1.0, dtype=mc.float64)),
+               F.minimum(x, mc.tensor(1.0, dtype=mc.float64)),
                F.where(x > 1, x, 0.0), x + np.float64(1)]
     for y in results:
         assert y.dtype == np.float64
@@ -301,8 +302,17 @@ def test_non_tensor_input(name):
 def test_operands_must_be_numbers_or_tensors():
     with pytest.raises(TypeError, match="add: operands must be Tensors, arrays or real numbers"):
         mc.ones(2) + [1.0, 2.0]
-    with pytest.raises(TypeError, match="mul: at least one operand must be a Tensor"):
-        F.mul(2, 3)
+    with pytest.raises(TypeError, match="mul: operands must be Tensors, arrays or real numbers"):
+        F.mul("2", 3)
+
+
+def test_two_numbers_give_a_0d_tensor_like_torch():
+    """torch.add(2.0, 3) is a 0-d tensor of the default float dtype; ints stay int64."""
+    for ours, theirs in ((F.add(2.0, 3), torch.add(2.0, 3)), (F.mul(2, 3), torch.mul(2, 3)),
+                         (F.div(7, 2, rounding_mode="floor"), torch.div(7, 2, rounding_mode="floor"))):
+        assert ours.shape == tuple(theirs.shape) == ()
+        assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
+        assert ours.item() == theirs.item()
 
 
 def test_clamp_bad_bounds():

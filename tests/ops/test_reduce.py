@@ -234,8 +234,16 @@ def test_integer_input_rejected(name):
 def test_var_bad_correction():
     with pytest.raises(ValueError, match="var: pass unbiased or correction, not both"):
         F.var(mc.ones(3), unbiased=True, correction=1)
-    with pytest.raises(ValueError, match="var: correction must be >= 0, got -1"):
-        F.var(mc.ones(3), correction=-1)
+    with pytest.raises(TypeError, match="var: correction must be a number"):
+        F.var(mc.ones(3), correction="1")
+
+
+@pytest.mark.parametrize("correction", [-1, -5, 2.5, 4])
+def test_var_any_correction_like_torch(correction):
+    """PyTorch divides by max(n - c, 0) for any real c (a negative one too; 0 gives inf)."""
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    compare_with_torch(lambda t: F.var(t, 1, correction=correction),
+                       lambda t: torch.var(t, 1, correction=correction), [x], **FLOAT32)
 
 
 @pytest.mark.parametrize("name", ["max", "min", "argmax", "argmin"])
