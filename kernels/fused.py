@@ -43,15 +43,16 @@ ZERO, HALF, THREE = np.float32(0.0), np.float32(0.5), np.float32(3.0)
 
 @cuda.jit(device=True)
 def hardswish_grad(g, z):
-    """``g * hardswish'(z)``: ``g * 0`` for z <= -3, ``g`` for z >= 3, ``g (z/3 + 1/2)`` between.
+    """``g * hardswish'(z)``: ``g * 0`` for z <= -3, ``g (z/3 + 1/2)`` for -3 < z < 3, ``g``
+    otherwise (z >= 3, and NaN, as PyTorch).
 
     Float32 constants: float32 data stays float32 (see :mod:`activation`).
     """
     if z <= -THREE:
         return g * ZERO
-    if z >= THREE:
-        return g
-    return g * (z / THREE + HALF)
+    if z < THREE:
+        return g * (z / THREE + HALF)
+    return g
 
 
 @cuda.jit

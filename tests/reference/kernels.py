@@ -173,9 +173,9 @@ def hardswish(x):
 
 
 def hardswish_grad(x, grad_out):
-    """0 for ``x <= -3``, ``x/3 + 1/2`` on (-3, 3), 1 for ``x >= 3`` (PyTorch's kinks)."""
+    """0 for ``x <= -3``, ``x/3 + 1/2`` on (-3, 3), 1 for ``x >= 3`` and at NaN (PyTorch's)."""
     x = x.astype(np.float64)
-    slope = np.where(x <= -3, 0.0, np.where(x >= 3, 1.0, x / 3 + 0.5))
+    slope = np.where(x <= -3, 0.0, np.where(x < 3, x / 3 + 0.5, 1.0))
     return grad_out * slope
 
 
