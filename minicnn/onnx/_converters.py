@@ -176,6 +176,25 @@ def _conv(g, function, args, kwargs, result):
                   pads=[top, left, bottom, right], group=int(kwargs["groups"]))
 
 
+def _conv_transpose(g, function, args, kwargs, result):
+    _expect(function, kwargs, ("stride", "padding", "dilation", "groups", "out_size"))
+    x, weight, bias = args
+    if x.ndim != 4:
+        raise OnnxExportError(f"ConvTranspose2d: ONNX export needs a batched (N, C, H, W) input, "
+                              f"got shape {tuple(x.shape)}")
+    (top, bottom), (left, right) = kwargs["padding"]
+    stride, dilation = kwargs["stride"], kwargs["dilation"]
+    # ONNX: out = s (in - 1) + output_padding + d (k - 1) + 1 - pad_begin - pad_end
+    output_padding = [out - (s * (n - 1) + d * (k - 1) + 1 - p0 - p1)
+                      for out, s, n, d, k, p0, p1 in zip(kwargs["out_size"], stride, x.shape[2:],
+                                                         dilation, weight.shape[2:],
+                                                         (top, left), (bottom, right))]
+    inputs = [g.name(x), g.name(weight)] + ([g.name(bias)] if bias is not None else [])
+    return g.node("ConvTranspose", inputs, kernel_shape=list(weight.shape[2:]),
+                  strides=list(stride), dilations=list(dilation), pads=[top, left, bottom, right],
+                  output_padding=output_padding, group=int(kwargs["groups"]))
+
+
 def _batch_norm(g, function, args, kwargs, result):
     _expect(function, kwargs, ("running_mean", "running_var", "training", "momentum", "eps"))
     x, weight, bias = args
@@ -349,6 +368,50 @@ def _index(g, function, args, kwargs, result):
     return out if (axes or picks) else g.node("Identity", [out])
 
 
+def _expand(g, function, args, kwargs, result):
+    """ONNX's Expand broadcasts both ways, so an axis the input already has at full size can be
+    asked for as 1: the batch axis then follows the input's size."""
+    _expect(function, kwargs, ("shape",))
+    x, target = args[0], [int(n) for n in result.shape]
+    offset = len(target) - x.ndim
+    for axis, size in enumerate(x.shape):
+        if size == target[offset + axis]:
+            target[offset + axis] = 1
+    return g.node("Expand", [g.name(x), g.ints(target)])
+
+
+def _repeat(g, function, args, kwargs, result):
+    _expect(function, kwargs, ("repeats",))
+    x, repeats = args[0], [int(r) for r in kwargs["repeats"]]
+    out = g.name(x)
+    if len(repeats) > x.ndim:  # leading size-1 axes first, as the forward's reshape
+        out = g.node("Unsqueeze", [out, g.ints(range(len(repeats) - x.ndim), "axes")])
+    return g.node("Tile", [out, g.ints(repeats, "repeats")])
+
+
+def _pixel_shuffle(g, function, args, kwargs, result):
+    """ONNX's DepthToSpace in CRD order is PyTorch's pixel_shuffle."""
+    _expect(function, kwargs, ("factor",))
+    if args[0].ndim != 4:
+        raise OnnxExportError(f"PixelShuffle: ONNX export needs a batched (N, C, H, W) input, "
+                              f"got shape {tuple(args[0].shape)}")
+    return g.node("DepthToSpace", [g.name(args[0])], blocksize=int(kwargs["factor"]), mode="CRD")
+
+
+def _pixel_unshuffle(g, function, args, kwargs, result):
+    """(N, C, H r, W r) -> (N, C, H, r, W, r) -> (N, C, r, r, H, W) -> (N, C r^2, H, W) (ONNX's
+    SpaceToDepth orders the channels the other way: block offset first)."""
+    _expect(function, kwargs, ("factor",))
+    x, factor = args[0], int(kwargs["factor"])
+    if x.ndim != 4:
+        raise OnnxExportError(f"PixelUnshuffle: ONNX export needs a batched (N, C, H, W) input, "
+                              f"got shape {tuple(x.shape)}")
+    channels, height, width = x.shape[1], x.shape[2] // factor, x.shape[3] // factor
+    split = g.node("Reshape", [g.name(x), g.ints([0, channels, height, factor, width, factor])])
+    moved = g.node("Transpose", [split], perm=[0, 1, 3, 5, 2, 4])
+    return g.node("Reshape", [moved, g.ints([0, channels * factor ** 2, height, width])])
+
+
 def _interpolate(g, function, args, kwargs, result):
     """The resize as minicnn computes it (ops/resample.py): along W, then along H, gather the
     source pixels and blend them, ``l0 x[i0] + l1 x[i1]`` (nearest: the gather alone). The
@@ -400,5 +463,7 @@ CONVERTERS = {
     reduce.AMax: _reduction("ReduceMax", 18),
     shape.Reshape: _reshape, shape.Permute: _permute, shape.Cat: _cat, shape.Stack: _stack,
     shape.Pad: _pad, shape.Index: _index, shuffle.ChannelShuffle: _channel_shuffle,
-    resample.Interpolate: _interpolate,
+    resample.Interpolate: _interpolate, conv.ConvTranspose2d: _conv_transpose,
+    shape.Expand: _expand, shape.Repeat: _repeat, shuffle.PixelShuffle: _pixel_shuffle,
+    shuffle.PixelUnshuffle: _pixel_unshuffle,
 }

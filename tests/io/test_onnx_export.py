@@ -172,3 +172,26 @@ def test_interpolate_every_mode(tmp_path):
 
     export(Resizes(), minicnn.randn(TRACE_BATCH, 2, 5, 6), tmp_path / "resize.onnx")
     assert_runs_like_minicnn(Resizes(), tmp_path / "resize.onnx", (2, 5, 6))
+
+
+def test_decoder_ops_export(tmp_path):
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1,
+                                         groups=2, dilation=1)
+            self.dilated = nn.ConvTranspose2d(6, 4, 2, stride=3, padding=0, dilation=2)
+            self.shuffle, self.unshuffle = nn.PixelShuffle(2), nn.PixelUnshuffle(2)
+
+        def forward(self, x):
+            y = self.up(x)                                   # (N, 6, 8, 8)
+            y = self.dilated(y)                              # (N, 4, 24, 24)
+            y = self.shuffle(self.unshuffle(y) * 0.5 + 1)    # (N, 16, 12, 12) and back
+            gate = y.mean((2, 3), keepdim=True).expand(-1, -1, 24, 24)
+            return (y * gate).repeat(1, 2, 1, 1)             # (N, 8, 24, 24)
+
+    model = randomize(Decoder())
+    proto = export(model, minicnn.randn(TRACE_BATCH, 4, 4, 4), tmp_path / "decoder.onnx")
+    assert {"ConvTranspose", "DepthToSpace", "Expand", "Tile"} <= \
+        {node.op_type for node in proto.graph.node}
+    assert_runs_like_minicnn(model, tmp_path / "decoder.onnx", (4, 4, 4))
