@@ -110,6 +110,10 @@ OPS = [
     Op("nn.functional.hardswish", F.hardswish),
     Op("nn.functional.leaky_relu", F.leaky_relu),
     Op("nn.functional.gelu", F.gelu),
+    Op("nn.functional.softplus", F.softplus),
+    Op("nn.functional.mish", F.mish),
+    Op("nn.functional.prelu", F.prelu),
+    Op("nn.functional.normalize", F.normalize),
     Op("softmax", F.softmax),
     Op("softmax", F.softmax, "with_dtype"),
     Op("log_softmax", F.log_softmax),
@@ -119,6 +123,14 @@ OPS = [
     Op("nn.functional.nll_loss", F.nll_loss),
     Op("nn.functional.mse_loss", F.mse_loss),
     Op("nn.functional.binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits),
+    Op("nn.functional.l1_loss", F.l1_loss),
+    Op("nn.functional.smooth_l1_loss", F.smooth_l1_loss),
+    Op("nn.functional.huber_loss", F.huber_loss),
+    Op("nn.functional.binary_cross_entropy", F.binary_cross_entropy),
+    Op("nn.functional.kl_div", F.kl_div),
+    # Not here: one_hot (its OpInfo draws int64 samples, which cannot require the gradient
+    # sample_inputs asks for; tests/ops/test_loss_probability.py compares it with PyTorch)
+    # and dropout2d (random: no OpInfo comparison; its mask is checked by definition).
 ]
 
 MODULES = [
@@ -144,4 +156,13 @@ MODULES = [
     ModuleEntry("CrossEntropyLoss", nn.CrossEntropyLoss),
     ModuleEntry("NLLLoss", nn.NLLLoss),
     ModuleEntry("MSELoss", nn.MSELoss),
+    ModuleEntry("PReLU", nn.PReLU),
+    ModuleEntry("Softplus", nn.Softplus),
+    ModuleEntry("Mish", nn.Mish),
+    ModuleEntry("L1Loss", nn.L1Loss),
+    ModuleEntry("SmoothL1Loss", nn.SmoothL1Loss),
+    ModuleEntry("HuberLoss", nn.HuberLoss),
+    ModuleEntry("BCELoss", nn.BCELoss),
+    ModuleEntry("BCEWithLogitsLoss", nn.BCEWithLogitsLoss),
+    ModuleEntry("KLDivLoss", nn.KLDivLoss),
 ]
