@@ -35,8 +35,7 @@ _UNARY = {
 }
 # NumPy broadcasting is ONNX's multidirectional broadcasting: these map one to one.
 _BINARY = {
-    elementwise.Add: "Add", elementwise.Sub: "Sub", elementwise.Mul: "Mul",
-    elementwise.Div: "Div", elementwise.Pow: "Pow", elementwise.Maximum: "Max",
+    elementwise.Mul: "Mul", elementwise.Div: "Div", elementwise.Pow: "Pow", elementwise.Maximum: "Max",
     elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
 }
 
@@ -53,6 +52,19 @@ def _binary(op_type):
         _expect(function, kwargs, ())
         dtype = _dtype(result)
         return g.node(op_type, [g.name(a, dtype) for a in args])
+    return convert
+
+
+def _add_sub(op_type):
+    """``a + alpha b`` / ``a - alpha b`` (PyTorch's alpha; 1 by default: no Mul)."""
+    def convert(g, function, args, kwargs, result):
+        _expect(function, kwargs, ("alpha",))
+        dtype = _dtype(result)
+        a, b = (g.name(arg, dtype) for arg in args)
+        alpha = kwargs.get("alpha", 1)
+        if alpha != 1:
+            b = g.node("Mul", [b, g.scalar(alpha, dtype)])
+        return g.node(op_type, [a, b])
     return convert
 
 
@@ -134,10 +146,18 @@ def _softmax(op_type):
 
 # ------------------------------------------------------------------ elementwise
 def _clamp(g, function, args, kwargs, result):
-    _expect(function, kwargs, ("min", "max"))
+    """``min(max(x, lo), hi)``: Clip for number bounds, Max/Min for tensor bounds (which
+    broadcast; ONNX's Clip takes scalars only)."""
+    _expect(function, kwargs, ())
+    x, lo, hi = args
     dtype = _dtype(result)
-    bounds = [g.name(kwargs[k], dtype) if kwargs[k] is not None else "" for k in ("min", "max")]
-    return g.node("Clip", [g.name(args[0])] + bounds)
+    if all(bound is None or np.ndim(getattr(bound, "data", bound)) == 0 for bound in (lo, hi)):
+        bounds = [g.name(b, dtype) if b is not None else "" for b in (lo, hi)]
+        return g.node("Clip", [g.name(x)] + bounds)
+    out = g.name(x)
+    if lo is not None:
+        out = g.node("Max", [out, g.name(lo, dtype)])
+    return out if hi is None else g.node("Min", [out, g.name(hi, dtype)])
 
 
 def _where(g, function, args, kwargs, result):
@@ -449,6 +469,7 @@ def _channel_shuffle(g, function, args, kwargs, result):
 CONVERTERS = {
     **{function: _unary(op) for function, op in _UNARY.items()},
     **{function: _binary(op) for function, op in _BINARY.items()},
+    elementwise.Add: _add_sub("Add"), elementwise.Sub: _add_sub("Sub"),
     activation.ReLU6: _relu6, activation.LeakyReLU: _leaky_relu, activation.ELU: _elu,
     activation.SiLU: _silu, activation.GELU: _gelu, activation.Hardsigmoid: _hardsigmoid,
     activation.Softmax: _softmax("Softmax"), activation.LogSoftmax: _softmax("LogSoftmax"),

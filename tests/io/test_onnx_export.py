@@ -195,3 +195,14 @@ def test_decoder_ops_export(tmp_path):
     assert {"ConvTranspose", "DepthToSpace", "Expand", "Tile"} <= \
         {node.op_type for node in proto.graph.node}
     assert_runs_like_minicnn(model, tmp_path / "decoder.onnx", (4, 4, 4))
+
+
+def test_alpha_and_tensor_clamp_bounds(tmp_path):
+    class Forms(nn.Module):
+        def forward(self, x):
+            F = nn.functional
+            y = F.sub(F.add(x, x * x, alpha=2.0), x.tanh(), alpha=0.5)
+            return minicnn.clamp(y, min=y.mean(1, keepdim=True), max=1.0)  # a tensor bound
+
+    export(Forms(), minicnn.randn(TRACE_BATCH, 6), tmp_path / "forms.onnx")
+    assert_runs_like_minicnn(Forms(), tmp_path / "forms.onnx", (6,))
