@@ -18,8 +18,10 @@ setup(
     # `minicnn train` works offline on a fresh install; attribution in DIGITS-LICENSE.txt.
     # The ImageNet class names of `minicnn predict` (torchvision's list, BSD-3-Clause; see
     # IMAGENET-CLASSES-LICENSE.txt).
+    # The exercise stubs `minicnn exercises init` copies (Python text, not a package).
     package_data={"minicnn.data": ["digits.csv.gz", "DIGITS-LICENSE.txt", "imagenet_classes.txt",
-                                   "IMAGENET-CLASSES-LICENSE.txt"]},
+                                   "IMAGENET-CLASSES-LICENSE.txt"],
+                  "minicnn.exercises": ["templates/*.py"]},
     install_requires=[
         "numpy>=2.0",  # stacked, broadcast matmul is 25-57x slower on NumPy 1.x
         "numba>=0.60",

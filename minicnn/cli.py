@@ -18,6 +18,8 @@ Subcommands:
 * ``minicnn predict --model NAME --weights FILE IMAGE ...``: the top-5 ImageNet
   classes of image files, with a weight file (.pth, .safetensors, .npz).
 * ``minicnn export CKPT OUT.onnx``: a trained checkpoint's model as an ONNX graph.
+* ``minicnn exercises init DIR`` / ``minicnn exercises check DIR [NAME]``: write a
+  backward yourself; the grader compares it with minicnn's operator.
 """
 import argparse
 import json
@@ -416,6 +418,55 @@ def run_export(args) -> int:
     return 0
 
 
+def _add_exercises_parser(commands):
+    exercises = commands.add_parser(
+        "exercises", help="write backwards yourself; graded against minicnn's operators",
+        description="init DIR writes the exercise files (a forward given, a backward to write, "
+                    "the shapes and where the derivation is on the operator's card); "
+                    "check DIR [NAME] grades them against minicnn's own operators.")
+    actions = exercises.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = actions.add_parser("init", help="write the exercise files into DIR")
+    init.add_argument("directory", metavar="DIR")
+    init.add_argument("--force", action="store_true",
+                      help="overwrite exercise files already in DIR (default: keep them)")
+    check = actions.add_parser("check", help="grade the exercise files in DIR")
+    check.add_argument("directory", metavar="DIR")
+    check.add_argument("name", nargs="?", metavar="NAME", help="one exercise (default: all)")
+    check.add_argument("--seed", type=int, default=0, help="seed of the inputs the grader draws")
+
+
+def run_exercises(args, out=None) -> int:
+    from . import exercises
+
+    out = out or sys.stdout
+    if args.action == "init":
+        written = exercises.init(args.directory, overwrite=args.force)
+        for exercise in exercises.EXERCISES:
+            path = os.path.join(args.directory, f"{exercise.name}.py")
+            kept = "" if any(str(p) == path for p in map(str, written)) else "  (kept: already there)"
+            print(f"  {path}{kept}", file=out)
+        print(f"Fill in each stub, then: minicnn exercises check {args.directory} [NAME]", file=out)
+        return 0
+    if not os.path.isdir(args.directory):
+        print(f"minicnn exercises check: {args.directory!r} is not a folder "
+              f"(minicnn exercises init {args.directory} writes one)", file=sys.stderr)
+        return 2
+    try:
+        results = exercises.grade(args.directory, args.name, seed=args.seed)
+    except KeyError as error:
+        print(f"minicnn exercises check: {error.args[0]}", file=sys.stderr)
+        return 2
+    width = max(len(r.name) for r in results)
+    for result in results:
+        print(f"{result.name:<{width}}  {result.status}", file=out)
+    for result in results:
+        if result.status != "pass":
+            print(f"\n{result.status.upper()} {result.message}", file=out)
+    passed = sum(r.status == "pass" for r in results)
+    print(f"\n{passed} of {len(results)} passed", file=out)
+    return 0 if passed == len(results) else 1
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from . import __version__
@@ -498,6 +549,7 @@ def main(argv=None) -> int:
     from .explain import add_explain_parser, run_explain
 
     add_explain_parser(commands)
+    _add_exercises_parser(commands)
 
     args = parser.parse_args(argv)
     if args.command == "explain":
@@ -516,6 +568,8 @@ def main(argv=None) -> int:
         return run_predict(args)
     if args.command == "export":
         return run_export(args)
+    if args.command == "exercises":
+        return run_exercises(args)
     parser.print_help()
     return 2
 

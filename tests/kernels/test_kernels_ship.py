@@ -1,6 +1,6 @@
 """The kernels ship with the installed package: a wheel built from this checkout holds every
 module of ``kernels/`` as ``minicnn/_kernels/`` (setup.py maps the folder there), and the
-package's data files (the bundled digits, the ImageNet class names)."""
+package's data files (the bundled digits, the ImageNet class names, the exercise stubs)."""
 import subprocess
 import sys
 import zipfile
@@ -22,4 +22,6 @@ def test_the_wheel_holds_every_kernel_module(tmp_path):
     assert expected and expected <= shipped, sorted(expected - shipped)
     data = {"minicnn/data/digits.csv.gz", "minicnn/data/DIGITS-LICENSE.txt",
             "minicnn/data/imagenet_classes.txt", "minicnn/data/IMAGENET-CLASSES-LICENSE.txt"}
-    assert data <= set(zipfile.ZipFile(wheel).namelist())
+    data |= {f"minicnn/exercises/templates/{path.name}"
+             for path in (REPO_ROOT / "minicnn" / "exercises" / "templates").glob("*.py")}
+    assert data <= set(zipfile.ZipFile(wheel).namelist()), sorted(data - set(zipfile.ZipFile(wheel).namelist()))
