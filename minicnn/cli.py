@@ -236,6 +236,7 @@ def run_train(args, argv) -> int:
 
     given = {name: getattr(args, name) for name in _TRAIN_OPTIONS if getattr(args, name) is not None}
     command = "minicnn train " + " ".join(argv)
+    trainer = None
     try:
         if args.model_kw is not None:
             given["model_kwargs"] = _model_kwargs(args.model_kw)
@@ -246,10 +247,14 @@ def run_train(args, argv) -> int:
             trainer = Trainer(TrainConfig(**given), out=args.out, overwrite=args.overwrite,
                               command=command)
         result = trainer.run()
-    except KeyboardInterrupt:  # before training started (loading data), or a second Ctrl-C
-        print("minicnn train: interrupted; no checkpoint was written by this Ctrl-C",
+    except KeyboardInterrupt:  # before training started (loading data), or a second signal
+        import signal
+
+        signum = getattr(trainer, "stop_signal", None) or signal.SIGINT
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"minicnn train: interrupted; no checkpoint was written by this {name}",
               file=sys.stderr)
-        return 130
+        return 128 + signum
     except NonFiniteLossError as error:
         print(f"minicnn train: {error}", file=sys.stderr)
         return 1
@@ -386,7 +391,7 @@ def run_export(args) -> int:
     from .onnx import OnnxExportError, export
     from .train import CheckpointError, load_checkpoint
     from .train.checkpoint import check_state_dict_fits
-    from .train.models import build_model
+    from .train.models import build_model, register_recorded
 
     try:
         meta, state = load_checkpoint(args.checkpoint)
@@ -399,6 +404,7 @@ def run_export(args) -> int:
         else:
             raise ValueError(f"the run's dataset {dataset!r} has no known image shape; give "
                              f"--input-shape C,H,W")
+        register_recorded(name, meta["model"].get("constructor"))  # a registered model
         model = build_model(name, kwargs)
         check_state_dict_fits(model, state, args.checkpoint, f" ({name} {kwargs})")
         model.load_state_dict(state)

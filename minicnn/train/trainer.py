@@ -248,6 +248,7 @@ class _StopOnSignals:
 
     def _handle(self, signum, frame):
         if self.trainer.stop_requested:
+            self.trainer.stop_signal = signum  # the exit status names the one that aborted
             raise KeyboardInterrupt
         self.trainer.stop_requested = True
         self.trainer.stop_signal = signum

@@ -111,7 +111,7 @@ def test_bad_workflow_options(tmp_path, options, match):
 def test_user_models_are_rebuilt_from_the_checkpoint_in_a_new_process(tmp_path, capsys):
     """--model package.module:callable, and a model registered with register_model (tiny_cnn,
     registered by tests/train/_tiny.py): `minicnn evaluate` in a process that imported
-    neither rebuilds both from what the checkpoint recorded."""
+    neither rebuilds both from what the checkpoint recorded (`minicnn export` too)."""
     spec = "tests.train._tiny:tiny_mlp"
     assert main(["train", *TINY, "--model", spec, "--epochs", "1", "--out",
                  str(tmp_path / "mlp")]) == 0
@@ -121,11 +121,14 @@ def test_user_models_are_rebuilt_from_the_checkpoint_in_a_new_process(tmp_path, 
     assert meta["model"]["constructor"] == "tests.train._tiny:tiny_cnn"
     script = ("import sys; from minicnn.cli import main; "
               f"sys.exit(main(['evaluate', {str(tmp_path / 'mlp')!r}]) "
-              f"or main(['evaluate', {str(tmp_path / 'cnn' / 'last.npz')!r}]))")
+              f"or main(['evaluate', {str(tmp_path / 'cnn' / 'last.npz')!r}]) "
+              f"or main(['export', {str(tmp_path / 'cnn' / 'last.npz')!r}, "
+              f"{str(tmp_path / 'cnn.onnx')!r}]))")
     process = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
                              text=True, timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
     assert process.returncode == 0, process.stdout + process.stderr
     assert f"{spec} on digits" in process.stdout and "tiny_cnn on digits" in process.stdout
+    assert (tmp_path / "cnn.onnx").is_file()
 
 
 def test_non_empty_out_suggests_resume_only_when_there_is_a_checkpoint(tmp_path):
