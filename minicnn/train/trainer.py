@@ -443,8 +443,9 @@ class Trainer:
         except RunFolderError:
             raise
         except OSError as error:
-            raise RunFolderError(describe_os_error(error, "cannot create the run folder")) \
-                from error
+            doing = ("cannot write in the run folder" if os.path.isdir(self.run_dir) else
+                     "cannot create the run folder")
+            raise RunFolderError(describe_os_error(error, doing)) from error
         for path in stale_temporaries(self.run_dir, RUN_FILES):
             os.unlink(path)
             self._note(f"removed {os.path.basename(path)}, a temporary file left by a run "
