@@ -71,6 +71,7 @@ from .checkpoint import (CheckpointError, atomic_write, check_state_dict_fits, d
                          load_checkpoint, run_folder_checkpoint, save_checkpoint,
                          stale_temporaries)
 from .config import TrainConfig
+from .distributed import DataParallel
 from .metrics import plot_curves, read_metrics_csv, write_metrics_csv
 from .models import build_model, constructor_path, model_kwargs_for, register_recorded
 from .weights import init_from_weights, load_weights_file
@@ -336,7 +337,8 @@ class Trainer:
 
     def __init__(self, config: TrainConfig = None, *, out=None, resume=None, overrides=None,
                  overwrite=False, stream=None, tty=None, command=None):
-        self.stream = stream if stream is not None else sys.stdout
+        self.parallel = DataParallel()  # mpiexec -n N: this process's part (else a no-op)
+        self.stream = self.parallel.silence(stream if stream is not None else sys.stdout)
         self.tty = tty
         self.command = command
         self.stop_requested = False
@@ -362,7 +364,7 @@ class Trainer:
             if reason is not None:  # say so now, before loading data or writing anything
                 raise DeviceUnavailableError(f"--device {self.config.device}: {reason}")
         self.resume_path = resume
-        self.run_dir = self._prepare_run_dir(out, overwrite)
+        self.run_dir = self.parallel.on_main(lambda: self._prepare_run_dir(out, overwrite))
 
     # ------------------------------------------------------------- setup
     @staticmethod
@@ -424,6 +426,8 @@ class Trainer:
         yet (a default name already taken gets the next suffix), or, for an existing empty
         ``--out``, the exclusive creation of its config.json; another run that started at the
         same moment gets another name or a clear error, never the same files."""
+        if not self.parallel.is_main:  # rank 0 writes every file of the run
+            return
         try:
             if self._auto_named:
                 self.run_dir = _make_new_folder(self.run_dir)
@@ -482,12 +486,15 @@ class Trainer:
             # Weights only: the optimizer, the schedule and the run folder are new.
             self._init_report = init_from_weights(self.model, load_weights_file(config.init_from),
                                                   os.fspath(config.init_from))
+        self.model = self.parallel.prepare_model(self.model)  # SyncBatchNorm under mpiexec
         if config.device != "cpu":
             self.model.to(config.device)
         self.optimizer = build_optimizer(config, self.model.parameters())
+        sampler = self.parallel.sampler(train_set, config.seed, self._resume_meta)
         self.train_loader = DataLoader(
-            train_set, batch_size=config.batch_size, shuffle=True, drop_last=True,
-            generator=np.random.default_rng([config.seed, 1]), num_workers=config.num_workers)
+            train_set, batch_size=config.batch_size, shuffle=sampler is None, drop_last=True,
+            generator=np.random.default_rng([config.seed, 1]), num_workers=config.num_workers,
+            sampler=sampler)
         self.test_loader = DataLoader(test_set, batch_size=config.eval_batch_size, generator=0)
         self.steps_per_epoch = len(self.train_loader)
         if self.steps_per_epoch == 0:
@@ -503,6 +510,7 @@ class Trainer:
         self.last_finite_loss = None
         if self._resume_meta is not None:
             self._restore(self._resume_meta, self._resume_state)
+        self.train_model = self.parallel.start(self)  # DistributedDataParallel under mpiexec
 
     def _restore(self, meta, state) -> None:
         if meta["model"]["name"] != self.config.model:
@@ -535,6 +543,8 @@ class Trainer:
         self.stream.flush()
 
     def _write_config(self) -> None:
+        if not self.parallel.is_main:
+            return
         document = {"config": self.config.to_dict(), "model_kwargs": self.model_kwargs,
                     "model_constructor": constructor_path(self.config.model),
                     "threads_in_use": _threads_in_use(),
@@ -561,12 +571,15 @@ class Trainer:
             "normalization": {"scale": self.train_set.scale, "mean": list(self.train_set.mean),
                               "std": list(self.train_set.std)},
             "history": self.history, "best": self.best, "reason": reason,
+            "data_parallel": self.parallel.state(self),
             "minicnn_version": __version__,
             "saved": datetime.datetime.now().isoformat(timespec="seconds"),
         }
 
     def save(self, name: str = LAST_CHECKPOINT, reason: str = "epoch") -> str:
         path = os.path.join(self.run_dir, name)
+        if not self.parallel.is_main:  # rank 0 writes every file of the run
+            return path
         save_checkpoint(path, self._meta(reason), self.model.state_dict())
         return path
 
@@ -602,7 +615,7 @@ class Trainer:
             self._note(f"training {config.model} ({params:,} parameters) on {config.dataset} "
                        f"({len(self.train_set):,} train / {len(self.test_set):,} test images) "
                        f"for {config.epochs} epochs, {config.optimizer} lr {config.lr:g}, "
-                       f"{config.schedule} schedule, batch {config.batch_size}, "
+                       f"{config.schedule} schedule, {self.parallel.batch_text(config.batch_size)}, "
                        f"device {config.device}")
             self._note(f"run folder: {self.run_dir}")
             if self._init_report is not None:
@@ -615,8 +628,10 @@ class Trainer:
                 finished = self._train_epoch()
                 if not finished:
                     return self._interrupted(started)
+                # Ranks stop together at a step (step_totals): not inside an evaluation.
                 scores = evaluate(self.model, self.test_loader, config.device,
-                                  should_stop=lambda: self.stop_requested)
+                                  should_stop=None if self.parallel.enabled
+                                  else lambda: self.stop_requested)
                 if scores is None:
                     return self._interrupted(started)
                 self._end_epoch(scores)
@@ -646,9 +661,10 @@ class Trainer:
         self.model.train()
         images_here = 0
         tick = time.perf_counter()
+        self.parallel.start_epoch(self.epoch)
         for images, labels in self.train_loader:
             images, labels = _to_device(images, config.device), _to_device(labels, config.device)
-            logits = self.model(images)
+            logits = self.train_model(images)
             loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
             loss_value = float(loss.item())
             if not math.isfinite(loss_value):
@@ -661,9 +677,11 @@ class Trainer:
             self.optimizer.step()
             if self.scheduler is not None:
                 self.scheduler.step()
-            count = labels.shape[0]
-            self.loss_sum += loss_value * count
-            self.correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+            count, loss_total, correct = self.parallel.step_totals(  # over all ranks (mpiexec)
+                labels.shape[0], loss_value * labels.shape[0],
+                int((logits.data.argmax(axis=1) == labels.data).sum()))
+            self.loss_sum += loss_total
+            self.correct += correct
             self.seen += count
             self.batch += 1
             self.step += 1
@@ -676,10 +694,11 @@ class Trainer:
             bar.update(self.batch, images_here, self.loss_sum / self.seen, self.correct / self.seen)
             if self.on_step is not None:
                 self.on_step(self)
-            if self.stop_requested:
+            # Under mpiexec a stop asked on any rank (its Ctrl-C, SIGTERM) stops every rank here.
+            if self.parallel.agree_stop(self):
                 bar.clear()
                 return False
-        return not self.stop_requested
+        return not self.parallel.agree_stop(self)
 
     def _non_finite(self, loss_value):
         checkpoint = os.path.join(self.run_dir, LAST_CHECKPOINT)
@@ -725,6 +744,8 @@ class Trainer:
             f"{row['images_per_second']:,.0f} img/s  {row['epoch_seconds']:.1f} s")
 
     def _write_metrics(self) -> None:
+        if not self.parallel.is_main:
+            return
         write_metrics_csv(os.path.join(self.run_dir, METRICS_FILE), self.history)
         plot_curves(os.path.join(self.run_dir, CURVES_FILE), self.history,
                     title=f"{self.config.model} on {self.config.dataset}")

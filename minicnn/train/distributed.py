@@ -1,0 +1,165 @@
+"""The trainer's side of ``mpiexec -n N minicnn train``: one run, N processes, one model.
+
+When the process was started by MPI with more than one rank, :class:`DataParallel`
+
+* converts the model's BatchNorm layers to SyncBatchNorm and wraps it in
+  DistributedDataParallel (rank 0's weights everywhere; gradients averaged), so
+  N ranks x ``--batch-size`` b train exactly the model one process would train
+  with batch N*b;
+* gives each rank its shard of every epoch (:class:`~minicnn.data.DistributedSampler`,
+  reshuffled per epoch from ``--seed``; ``drop_last`` so every rank takes the same
+  number of steps);
+* sums each step's loss, correct count and image count over the ranks, and
+  agrees on a "stop" flag after each step: a Ctrl-C or SIGTERM received by any
+  rank stops every rank after the same step, and rank 0 saves once;
+* lets only rank 0 print and write (config, metrics, curves, checkpoints).
+
+The position in an epoch is recorded as a number of samples of the epoch's
+global order, so ``--resume`` continues with the same or another number of
+ranks. With the same number the run continues bit for bit (the loader skips
+the batches done, as in one process); with another, the sampler starts at that
+sample, and the step counter and the learning-rate schedule are converted to
+the new number of steps per epoch (the random crops then differ from an
+uninterrupted run's: they are drawn per batch). Every rank's loader shares one
+generator, so rank r's b-th batch gets the same crop offsets on each rank. In one process
+(no mpiexec) everything here is a no-op and the trainer runs as before.
+"""
+import os
+
+import numpy as np
+
+from .. import distributed
+
+__all__ = ["DataParallel"]
+
+
+class DataParallel:
+    """The data-parallel job this trainer is part of (a single process: ``enabled`` False)."""
+
+    def __init__(self):
+        self.enabled = distributed.launched_by_mpi() or (
+            distributed.is_initialized() and distributed.get_world_size() > 1)
+        if self.enabled and not distributed.is_initialized():
+            distributed.init()
+        self.rank = distributed.get_rank() if self.enabled else 0
+        self.world_size = distributed.get_world_size() if self.enabled else 1
+        self.is_main = self.rank == 0
+        self._sampler = None
+        self._resume_start = 0
+
+    # ------------------------------------------------------------- set up
+    def on_main(self, work):
+        """``work()`` on rank 0 only; its result (or its exception) reaches every rank."""
+        if not self.enabled:
+            return work()
+        result = error = None
+        if self.is_main:
+            try:
+                result = work()
+            except Exception as caught:  # noqa: BLE001 -- re-raised on every rank below
+                error = caught
+        result, error = distributed._state.comm.bcast((result, error), root=0)
+        if error is not None:
+            raise error
+        return result
+
+    def batch_text(self, batch_size) -> str:
+        """How the first line states the batch."""
+        if not self.enabled:
+            return f"batch {batch_size}"
+        return (f"global batch {self.world_size * batch_size} = {self.world_size} MPI processes x "
+                f"batch {batch_size} (SyncBatchNorm, gradients averaged)")
+
+    def prepare_model(self, model):
+        from ..nn import SyncBatchNorm
+
+        return SyncBatchNorm.convert_sync_batchnorm(model) if self.enabled else model
+
+    def sampler(self, dataset, seed, resume_meta):
+        """The rank's shard of each epoch; None (the loader shuffles) in one process, unless
+        it continues a run of several ranks, whose order it keeps."""
+        if not (self.enabled or (resume_meta or {}).get("data_parallel")):
+            return None
+        from ..data import DistributedSampler
+
+        self._sampler = DistributedSampler(dataset, self.world_size, self.rank, shuffle=True,
+                                           seed=seed, drop_last=True)
+        return self._sampler
+
+    def start(self, trainer):
+        """After the trainer's setup (and restore): the model that trains (DDP-wrapped)."""
+        if trainer._resume_meta is not None and self._sampler is not None:
+            self._restore_position(trainer, trainer._resume_meta)
+        if not self.enabled:
+            return trainer.model
+        from ..nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(trainer.model)
+
+    def state(self, trainer):
+        """What a checkpoint records: the global position in the epoch, in samples (None for a
+        single-process run)."""
+        if self._sampler is None:
+            return None
+        return {"world_size": self.world_size, "epoch": trainer.epoch,
+                "samples": trainer.batch * trainer.config.batch_size * self.world_size}
+
+    def _restore_position(self, trainer, meta):
+        saved = meta.get("data_parallel")
+        if saved is None:  # a single-process run, continued by several ranks
+            if trainer.batch:
+                raise ValueError(
+                    f"resume: {trainer.resume_path} was saved by a single-process run in the "
+                    f"middle of epoch {trainer.epoch + 1}, whose sample order is not the "
+                    f"distributed one; resume it in one process, or from a checkpoint saved at "
+                    f"the end of an epoch")
+            saved = {"world_size": 1, "samples": 0}
+        if int(saved["world_size"]) == self.world_size:
+            return  # the loader's own resume continues the same shards bit for bit
+        # Another number of ranks: the sampler starts at the samples already seen, the loader
+        # counts its batches from 0 again, and as many of the new steps as cover those samples
+        # are counted as done.
+        self._resume_start = int(saved["samples"])
+        trainer.train_loader.load_state_dict(dict(meta["rng"]["loader"], batches_done=0))
+        trainer.batch = self._resume_start // (trainer.config.batch_size * self.world_size)
+        trainer.step = trainer.epoch * trainer.steps_per_epoch + trainer.batch
+        # The per-step schedule, replayed to the converted step (plateau's decays come per
+        # epoch from the test loss and stay as restored).
+        if trainer.scheduler is not None and trainer.config.schedule != "plateau":
+            from .trainer import build_scheduler
+
+            for group in trainer.optimizer.param_groups:
+                group["lr"] = group.pop("initial_lr", group["lr"])
+            trainer.scheduler = build_scheduler(trainer.config, trainer.optimizer,
+                                                trainer.steps_per_epoch)
+            for _ in range(trainer.step):
+                trainer.scheduler.step()
+
+    # ------------------------------------------------------------- each epoch and step
+    def start_epoch(self, epoch) -> None:
+        """Set the sampler to epoch ``epoch`` (from the resumed position the first time)."""
+        if self._sampler is not None:
+            self._sampler.set_epoch(epoch, start=self._resume_start)
+            self._resume_start = 0
+
+    def step_totals(self, count, loss_total, correct):
+        """A step's image count, summed loss and correct count, summed over the ranks."""
+        if not self.enabled:
+            return count, loss_total, correct
+        totals = np.array([count, loss_total, correct], dtype=np.float64)
+        distributed.all_reduce(totals)
+        return int(totals[0]), float(totals[1]), int(totals[2])
+
+    def agree_stop(self, trainer) -> bool:
+        """Whether any rank was asked to stop (all ranks get the same answer, and all set
+        ``trainer.stop_requested`` to it when true): every stop decision goes through here."""
+        if self.enabled:
+            flag = np.array([float(trainer.stop_requested)])
+            distributed.all_reduce(flag, distributed.ReduceOp.MAX)
+            trainer.stop_requested = trainer.stop_requested or bool(flag[0])
+            return bool(flag[0])
+        return trainer.stop_requested
+
+    def silence(self, stream):
+        """Rank 0's stream; the others print nothing."""
+        return stream if self.is_main else open(os.devnull, "w")
