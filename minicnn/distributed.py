@@ -6,13 +6,14 @@ is an alias) joins the processes that ``mpiexec -n N`` (or a cluster's
 :func:`get_local_rank` (the rank among the processes on this machine, to pick
 a GPU) and the collectives
 
-=================  ============================================================
-``all_reduce``     every rank's array replaced by the sum (or max, min, mean)
-                   over the ranks, in place
-``broadcast``      every rank's array replaced by rank ``src``'s, in place
-``all_gather``     every rank receives every rank's array
-``barrier``        wait until every rank has reached it
-=================  ============================================================
+====================  ========================================================
+``all_reduce``        every rank's array replaced by the sum (or max, min, mean)
+                      over the ranks, in place
+``broadcast``         every rank's array replaced by rank ``src``'s, in place
+``all_gather``        every rank receives every rank's array
+``broadcast_object``  rank ``src``'s Python object (pickled), returned on every rank
+``barrier``           wait until every rank has reached it
+====================  ========================================================
 
 They take a minicnn Tensor or a NumPy array (and a CuPy array on a GPU: handed
 to MPI directly when the MPI library is CUDA-aware, else reduced by NCCL
@@ -36,7 +37,7 @@ from .backend import is_cupy_array
 
 __all__ = ["init", "init_process_group", "is_available", "is_initialized", "launched_by_mpi",
            "get_rank", "get_world_size", "get_local_rank", "ReduceOp", "all_reduce", "broadcast",
-           "all_gather", "barrier", "abort", "Work"]
+           "all_gather", "broadcast_object", "barrier", "abort", "Work"]
 
 # Environment variables that mpiexec/srun set in every process they start (MPICH's
 # Hydra and PMI, Open MPI, PMIx): a launch by MPI is detected without importing mpi4py.
@@ -261,6 +262,11 @@ def all_gather(tensor_list, tensor, async_op=False):
     for out, part in zip(outputs, gathered):
         out[...] = part
     return None
+
+
+def broadcast_object(obj, src=0):
+    """Rank ``src``'s picklable Python object, returned on every rank."""
+    return _comm("broadcast_object").bcast(obj, root=src)
 
 
 def barrier() -> None:

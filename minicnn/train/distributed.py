@@ -58,7 +58,7 @@ class DataParallel:
                 result = work()
             except Exception as caught:  # noqa: BLE001 -- re-raised on every rank below
                 error = caught
-        result, error = distributed._state.comm.bcast((result, error), root=0)
+        result, error = distributed.broadcast_object((result, error), src=0)
         if error is not None:
             raise error
         return result
@@ -78,9 +78,16 @@ class DataParallel:
     def sampler(self, dataset, seed, resume_meta):
         """The rank's shard of each epoch; None (the loader shuffles) in one process, unless
         it continues a run of several ranks, whose order it keeps."""
-        if not (self.enabled or (resume_meta or {}).get("data_parallel")):
+        saved = (resume_meta or {}).get("data_parallel")
+        if not (self.enabled or saved):
             return None
         from ..data import DistributedSampler
+
+        if resume_meta is not None and (saved or {}).get("world_size", 1) != self.world_size:
+            # Another number of ranks: the loader will count its batches from 0 again (the
+            # sampler starts at the position instead, see _restore_position).
+            loader_state = resume_meta["rng"]["loader"]
+            resume_meta["rng"]["loader"] = dict(loader_state, batches_done=0)
 
         self._sampler = DistributedSampler(dataset, self.world_size, self.rank, shuffle=True,
                                            seed=seed, drop_last=True)
@@ -120,7 +127,6 @@ class DataParallel:
         # counts its batches from 0 again, and as many of the new steps as cover those samples
         # are counted as done.
         self._resume_start = int(saved["samples"])
-        trainer.train_loader.load_state_dict(dict(meta["rng"]["loader"], batches_done=0))
         trainer.batch = self._resume_start // (trainer.config.batch_size * self.world_size)
         trainer.step = trainer.epoch * trainer.steps_per_epoch + trainer.batch
         # The per-step schedule, replayed to the converted step (plateau's decays come per
