@@ -11,7 +11,6 @@ a GPU) and the collectives
                       over the ranks, in place
 ``broadcast``         every rank's array replaced by rank ``src``'s, in place
 ``all_gather``        every rank receives every rank's array
-``broadcast_object``  rank ``src``'s Python object (pickled), returned on every rank
 ``barrier``           wait until every rank has reached it
 ====================  ========================================================
 
@@ -37,7 +36,7 @@ from .backend import is_cupy_array
 
 __all__ = ["init", "init_process_group", "is_available", "is_initialized", "launched_by_mpi",
            "get_rank", "get_world_size", "get_local_rank", "ReduceOp", "all_reduce", "broadcast",
-           "all_gather", "broadcast_object", "barrier", "abort", "Work"]
+           "all_gather", "barrier", "abort", "Work"]
 
 # Environment variables that mpiexec/srun set in every process they start (MPICH's
 # Hydra and PMI, Open MPI, PMIx): a launch by MPI is detected without importing mpi4py.
@@ -262,11 +261,6 @@ def all_gather(tensor_list, tensor, async_op=False):
     for out, part in zip(outputs, gathered):
         out[...] = part
     return None
-
-
-def broadcast_object(obj, src=0):
-    """Rank ``src``'s picklable Python object, returned on every rank."""
-    return _comm("broadcast_object").bcast(obj, root=src)
 
 
 def barrier() -> None:

@@ -48,21 +48,6 @@ class DataParallel:
         self._resume_start = 0
 
     # ------------------------------------------------------------- set up
-    def on_main(self, work):
-        """``work()`` on rank 0 only; its result (or its exception) reaches every rank."""
-        if not self.enabled:
-            return work()
-        result = error = None
-        if self.is_main:
-            try:
-                result = work()
-            except Exception as caught:  # noqa: BLE001 -- re-raised on every rank below
-                error = caught
-        result, error = distributed.broadcast_object((result, error), src=0)
-        if error is not None:
-            raise error
-        return result
-
     def batch_text(self, batch_size) -> str:
         """How the first line states the batch."""
         if not self.enabled:
@@ -101,7 +86,8 @@ class DataParallel:
             return trainer.model
         from ..nn.parallel import DistributedDataParallel
 
-        return DistributedDataParallel(trainer.model)
+        # SyncBatchNorm keeps the running statistics equal on every rank: nothing to broadcast.
+        return DistributedDataParallel(trainer.model, broadcast_buffers=False)
 
     def state(self, trainer):
         """What a checkpoint records: the global position in the epoch, in samples (None for a

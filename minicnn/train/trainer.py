@@ -364,7 +364,8 @@ class Trainer:
             if reason is not None:  # say so now, before loading data or writing anything
                 raise DeviceUnavailableError(f"--device {self.config.device}: {reason}")
         self.resume_path = resume
-        self.run_dir = self.parallel.on_main(lambda: self._prepare_run_dir(out, overwrite))
+        # Every rank checks the folder (the same answer); rank 0 alone creates and writes it.
+        self.run_dir = self._prepare_run_dir(out, overwrite)
 
     # ------------------------------------------------------------- setup
     @staticmethod
