@@ -16,11 +16,12 @@ _MASK = np.array([[True, False, True, False]])
 
 
 def _ours(name, *args, **kwargs):
-    """``minicnn.<name>(x, *args, *rest)``, NumPy arrays in ``args`` as tensors."""
+    """``minicnn.<name>(x, *args, *rest)``, NumPy arrays in ``args`` as tensors on x's device."""
     def call(x, *rest):
         import minicnn
 
-        converted = [minicnn.tensor(a) if isinstance(a, np.ndarray) else a for a in args]
+        converted = [minicnn.tensor(a, device=x.device) if isinstance(a, np.ndarray) else a
+                     for a in args]
         return getattr(minicnn, name)(x, *converted, *rest, **kwargs)
     return call
 

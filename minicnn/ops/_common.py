@@ -84,6 +84,15 @@ def require_tensor(value, name, op):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
 
 
+def require_same_device(input, other, name, op):
+    """Check before apply(): ``other`` (an index or mask tensor, passed to the operator as an
+    array) lives on ``input``'s device, as PyTorch requires; never a silent host/GPU mix."""
+    if other.device != input.device:
+        raise RuntimeError(f"{op}: {name} is on {other.device} but input is on {input.device}; "
+                           f"expected both on one device (move {name} with "
+                           f".to('{input.device}'))")
+
+
 def require_float_input(tensor, name, op):
     """Check before apply(): ``tensor`` must be a floating-point Tensor."""
     require_tensor(tensor, name, op)

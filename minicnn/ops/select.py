@@ -25,13 +25,14 @@ import numpy as np
 
 from .._validation import as_int, normalize_dim
 from ..backend import xp_of
-from ._common import require_tensor
+from ._common import require_same_device, require_tensor
 from .reduce import ValuesIndices
 from .shape import Index
 
 
-def _require_index(index, name, op):
+def _require_index(input, index, name, op):
     require_tensor(index, name, op)
+    require_same_device(input, index, name, op)
     if not np.issubdtype(index.dtype, np.integer):
         raise TypeError(f"{op}: {name} must be an integer (int64) tensor, got dtype "
                         f"{index.dtype.name}")
@@ -60,7 +61,7 @@ def gather(input, dim, index, *, sparse_grad=False):
     gives an empty output of its shape, whatever its number of dims.
     """
     require_tensor(input, "input", "gather")
-    _require_index(index, "index", "gather")
+    _require_index(input, index, "index", "gather")
     axis = normalize_dim(dim, input.ndim, "dim", "gather")
     xp = xp_of(input.data)
     if input.ndim == 0:
@@ -86,7 +87,7 @@ def gather(input, dim, index, *, sparse_grad=False):
 def index_select(input, dim, index):
     """``input``'s slices ``index`` (a 1-D integer tensor) along ``dim``, in that order."""
     require_tensor(input, "input", "index_select")
-    _require_index(index, "index", "index_select")
+    _require_index(input, index, "index", "index_select")
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {index.shape}")
     axis = normalize_dim(dim, input.ndim, "dim", "index_select")
@@ -98,8 +99,8 @@ def index_select(input, dim, index):
 
 
 def fill_value(value, like, op):
-    """``value`` (a number or a 0-d tensor) as a 0-d tensor of ``like``'s dtype and device;
-    a number is converted as PyTorch's fill does (truncated into an integer tensor)."""
+    """``value`` (a number or a 0-d tensor) as a 0-d tensor of ``like``'s dtype and device,
+    converted as PyTorch's fill does (a float truncated into an integer tensor)."""
     from ..tensor import Tensor
     from .elementwise import cast
 
@@ -107,13 +108,9 @@ def fill_value(value, like, op):
         if value.ndim != 0:
             raise RuntimeError(f"{op}: value must be a number or a 0-d tensor, got a tensor of "
                                f"shape {value.shape}")
-        if value.dtype != like.dtype:
-            if not np.can_cast(value.dtype, like.dtype, casting="same_kind"):
-                raise TypeError(f"{op}: a {value.dtype.name} value cannot be converted to the "
-                                f"tensor's dtype {like.dtype.name} (a float into an integer "
-                                f"tensor, or a complex into a real one)")
-            value = cast(value, like.dtype)
-        return value
+        # as PyTorch: a 0-d value of another dtype is converted (a float truncated into an
+        # integer tensor); minicnn has no complex tensors, so no conversion loses a part
+        return value if value.dtype == like.dtype else cast(value, like.dtype)
     if isinstance(value, (numbers.Real, np.bool_)):
         return Tensor._wrap(xp_of(like.data).asarray(value, dtype=like.dtype))
     raise TypeError(f"{op}: value must be a number or a 0-d tensor, got {type(value).__name__}")
@@ -126,6 +123,7 @@ def masked_fill(input, mask, value):
 
     require_tensor(input, "input", "masked_fill")
     require_tensor(mask, "mask", "masked_fill")
+    require_same_device(input, mask, "mask", "masked_fill")
     if mask.dtype != bool:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {mask.dtype.name}")
     _check_broadcast("masked_fill", input, mask)

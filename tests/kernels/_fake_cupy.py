@@ -106,9 +106,17 @@ def _device_attribute(namespace, name):
     attr = getattr(namespace, name)
     if isinstance(attr, types.ModuleType):
         return _Submodule(attr)
+    if isinstance(attr, _np.ufunc):
+        return _Ufunc(attr)
+    if name in ("ogrid", "mgrid"):  # index-grid objects: cupy.ogrid[...] gives device arrays
+        return _IndexGrid(attr)
     if not callable(attr) or isinstance(attr, type):
         return attr
+    return _device_function(attr, name)
 
+
+def _device_function(attr, name):
+    """``attr`` (a NumPy function) taking and returning device arrays only."""
     def function(*args, **kwargs):
         _refuse_host_arrays(name, (args, kwargs))  # CuPy's functions take no NumPy arrays
         return _on_device(attr(*_host_views(args), **dict(zip(kwargs,
@@ -116,6 +124,31 @@ def _device_attribute(namespace, name):
 
     function.__name__ = name
     return function
+
+
+class _Ufunc:
+    """A NumPy ufunc as CuPy's: called, or ``.at`` (CuPy >= 13 has ``ufunc.at``; the
+    scatter-add of integer-array indexing backward uses ``add.at``), on device arrays only."""
+
+    def __init__(self, ufunc):
+        self._ufunc = ufunc
+        self.__name__ = ufunc.__name__
+
+    def __call__(self, *args, **kwargs):
+        return _device_function(self._ufunc, self.__name__)(*args, **kwargs)
+
+    def at(self, a, indices, b=None):
+        _refuse_host_arrays(f"{self.__name__}.at", (a, indices, b))
+        args = (b,) if b is not None else ()
+        self._ufunc.at(_host_view(a), *_host_views([indices]), *_host_views(args))
+
+
+class _IndexGrid:
+    def __init__(self, grid):
+        self._grid = grid
+
+    def __getitem__(self, key):
+        return _on_device(self._grid[key])
 
 
 class _Submodule:

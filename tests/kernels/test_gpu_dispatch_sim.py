@@ -421,6 +421,22 @@ def test_device_suite_gpu_branch_on_a_stand_in_cupy(stand_in_cupy, case):
         f"{case.op}: kernel path not taken, glue called: {sorted(stand_in_cupy)}"
 
 
+@pytest.mark.parametrize("op", ["gather", "index_select", "masked_fill"])
+def test_an_index_or_mask_on_another_device_is_refused(stand_in_cupy, op):
+    """The index (mask) reaches the operator as an array, past Function's device check:
+    a host index next to a GPU input is refused by name, as PyTorch refuses it."""
+    import minicnn
+
+    x = minicnn.randn(2, 3).to("cuda")
+    calls = {"gather": lambda: minicnn.gather(x, 1, minicnn.tensor(np.array([[0], [2]]))),
+             "index_select": lambda: minicnn.index_select(x, 1, minicnn.tensor(np.array([0]))),
+             "masked_fill": lambda: minicnn.masked_fill(x, minicnn.tensor(np.array([True] * 3)),
+                                                        0.0)}
+    name = "mask" if op == "masked_fill" else "index"
+    with pytest.raises(RuntimeError, match=rf"{op}: {name} is on cpu but input is on cuda:0"):
+        calls[op]()
+
+
 # ------------------------------- training steps of the article's blocks on a stand-in GPU
 def _tiny_network():
     """One of each kernel-backed block (conv + BN + h-swish, the MobileNetV3 bottleneck with

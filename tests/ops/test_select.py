@@ -122,6 +122,17 @@ def test_pytorch_edge_forms():
                        [np.array(1.5, np.float32)], atol=0, rtol=0)
 
 
+def test_a_0d_value_of_another_dtype_is_converted_as_torch():
+    """masked_fill's 0-d value of another dtype is cast to the tensor's, as PyTorch does:
+    a float truncated into an integer tensor."""
+    values, mask = np.array([1, 2, -3]), np.array([True, False, True])
+    for value in (1.5, -2.7):
+        ours = mc.tensor(values).masked_fill(mc.tensor(mask), mc.tensor(value))
+        theirs = torch.tensor(values).masked_fill(torch.tensor(mask), torch.tensor(value))
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        assert ours.dtype == np.int64
+
+
 def test_results_are_value_index_pairs_and_0d_inputs_work():
     x = mc.tensor(3.0)
     values, indices = mc.sort(x)
@@ -142,8 +153,6 @@ def test_results_are_value_index_pairs_and_0d_inputs_work():
     (lambda x: mc.masked_fill(x, mc.tensor([1, 0, 1]), 0.0), TypeError, "mask must be a bool"),
     (lambda x: mc.masked_fill(x, mc.tensor([[True]] * 3), 0.0), ValueError,
      r"masked_fill: shapes \(2, 3\) and \(3, 1\) do not broadcast"),
-    (lambda x: mc.masked_fill(x, x > 0, mc.tensor(1j)), TypeError,
-     "complex128 value cannot be converted to the tensor's dtype float32"),
     (lambda x: mc.masked_fill(x, x > 0, mc.ones(2)), RuntimeError, "0-d tensor"),
     (lambda x: mc.masked_fill(x, x > 0, "a"), TypeError, "value must be a number"),
     (lambda x: mc.topk(x, 4), ValueError, r"k \(4\) is larger than dim -1's size 3"),
