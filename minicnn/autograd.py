@@ -138,9 +138,14 @@ def _topological_order(roots):
             continue
         visited.add(id(vertex))
         stack.append((vertex, True))
-        for parent in _edges(vertex):
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
+        # Leaves first onto the stack, so emitted last among this vertex's inputs: in the
+        # reversed order that backward walks, a leaf (a parameter) comes right after the node
+        # that used it, so its .grad is final (and DistributedDataParallel's post-accumulate
+        # hooks start their all-reduces) while the rest of the graph is still differentiated.
+        # The nodes keep their order, so every sum is taken in the same order as before.
+        parents = [p for p in _edges(vertex) if p is not None and id(p) not in visited]
+        for parent in sorted(parents, key=lambda p: isinstance(p, _function.Node)):
+            stack.append((parent, False))
     return order
 
 

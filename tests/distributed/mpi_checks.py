@@ -184,6 +184,31 @@ def check_bad_use(rank, world):
     report("bad-use")
 
 
+def check_overlap(rank, world):
+    """A bucket's all-reduce starts during backward: before the first layer's gradient (the
+    last one backward computes) is accumulated."""
+    from minicnn.nn import parallel
+
+    model = DistributedDataParallel(make_model(seed=10, dtype=np.float64), bucket_cap_mb=0.0005)
+    events, reduce = [], dist.all_reduce
+
+    def recording_all_reduce(array, *args, **kwargs):
+        events.append("all-reduce started")
+        return reduce(array, *args, **kwargs)
+
+    first = next(model.module.parameters())
+    first.register_post_accumulate_grad_hook(lambda p: events.append("first layer's gradient"))
+    parallel.distributed.all_reduce = recording_all_reduce
+    try:
+        x, y = next(global_batches(np.float64, world))
+        nn.CrossEntropyLoss()(model(minicnn.tensor(x[rank::world])), minicnn.tensor(y[rank::world])).backward()
+    finally:
+        parallel.distributed.all_reduce = reduce
+    assert len(model._buckets) > 2 and events[0] == "all-reduce started", events
+    assert events.count("all-reduce started") == len(model._buckets), events
+    report("overlap")
+
+
 def check_no_sync(rank, world):
     """Two backwards under no_sync then one synchronised: the average of the summed gradients."""
     minicnn.manual_seed(3)
@@ -216,6 +241,7 @@ def main():
     check_equivalence(rank, world, np.float32, 1e-5, "equivalence-float32")
     check_per_rank_batch_norm(rank, world)
     check_bad_use(rank, world)
+    check_overlap(rank, world)
     check_no_sync(rank, world)
     return 0
 

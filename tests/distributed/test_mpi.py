@@ -4,7 +4,7 @@ import os
 from ._launch import run_mpi
 
 CHECKS = ["collectives", "gpu-error", "sync-batch-norm-function", "equivalence-float64",
-          "equivalence-float32", "per-rank-batch-norm", "bad-use", "no-sync"]
+          "equivalence-float32", "per-rank-batch-norm", "bad-use", "overlap", "no-sync"]
 
 
 def test_two_ranks():
