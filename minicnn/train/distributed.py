@@ -55,6 +55,13 @@ class DataParallel:
         return (f"global batch {self.world_size * batch_size} = {self.world_size} MPI processes x "
                 f"batch {batch_size} (SyncBatchNorm, gradients averaged)")
 
+    def share_text(self, images) -> str:
+        """What one rank trains on, for messages."""
+        if not self.enabled:
+            return f"the training split ({images} images)"
+        return (f"each of the {self.world_size} ranks' share of the training split "
+                f"({images // self.world_size} of {images} images)")
+
     def prepare_model(self, model):
         from ..nn import SyncBatchNorm
 

@@ -499,8 +499,8 @@ class Trainer:
         self.test_loader = DataLoader(test_set, batch_size=config.eval_batch_size, generator=0)
         self.steps_per_epoch = len(self.train_loader)
         if self.steps_per_epoch == 0:
-            raise ValueError(f"--batch-size {config.batch_size} is larger than the training split "
-                             f"({len(train_set)} images): no full batch to train on")
+            raise ValueError(f"--batch-size {config.batch_size} is larger than "
+                             f"{self.parallel.share_text(len(train_set))}: no full batch to train on")
         self.scheduler = build_scheduler(config, self.optimizer, self.steps_per_epoch)
         self.plateau = build_plateau(config, self.optimizer)
         self.train_set, self.test_set = train_set, test_set

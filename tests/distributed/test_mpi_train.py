@@ -72,3 +72,11 @@ def test_a_rank_that_dies_aborts_the_job_and_the_checkpoint_stays_valid(tmp_path
             "every rank") in result.stderr, result.stderr
     meta, state = load_checkpoint(os.path.join(out, "last.npz"))
     assert meta["progress"]["epoch"] == 1 and meta["reason"] == "epoch" and state
+
+
+def test_a_batch_larger_than_a_rank_s_share_is_a_clear_error(tmp_path):
+    result = train(2, ["train", "--model", "tiny_cnn", "--batch-size", "800", "--out",
+                       str(tmp_path / "run")])
+    assert result.returncode == 2
+    assert ("--batch-size 800 is larger than each of the 2 ranks' share of the training split "
+            "(721 of 1442 images)") in result.stderr, result.stderr
