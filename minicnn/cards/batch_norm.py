@@ -104,6 +104,12 @@ and $\partial L / \partial \gamma = \frac{1}{s} \sum_i \bar{y}_i (x_i - \mu)$ fr
 * **Training flag.** TensorFlow 1's `tf.layers.batch_normalization` defaults to
   `training=False` (moving statistics, which start at 0 and 1): code that never passes
   `training=True`, like the seed article's, normalises with $x / \sqrt{1 + \epsilon}$.
+* **Several processes.** Data-parallel training with $N$ ranks of batch $b$ and plain
+  BatchNorm normalises each rank's $b$ samples by their own $\mu, \sigma$: a different
+  (noisier) model than BN over the global batch $Nb$, with a different gradient.
+  `nn.SyncBatchNorm` all-reduces $(\sum x, \sum x^2, M)$ forward and
+  $(\sum \bar{y}, \sum \bar{y}(x - \mu))$ backward so the formulas above run over the global
+  batch; derivation in [docs/distributed.md](../distributed.md).
 * **A bias before BN is wasted**, as the mean subtraction removes it.
 * **Folding** for inference: after `conv -> BN`, $w' = w \cdot \text{scale}$,
   $b' = (b - \mathrm{running\_mean}) \cdot \text{scale} + \beta$.
@@ -114,6 +120,8 @@ and $\partial L / \partial \gamma = \frac{1}{s} \sum_i \bar{y}_i (x_i - \mu)$ fr
                  "The Function: training and evaluation, forward and backward, running statistics."),
         CodeLink("minicnn/nn/norm.py", ("BatchNorm1d", "BatchNorm2d", "_BatchNorm"),
                  "The layers, one code path (momentum=None: cumulative average)."),
+        CodeLink("minicnn/ops/sync_norm.py", ("SyncBatchNorm", "sync_batch_norm"),
+                 "SyncBatchNorm: the statistics and the two gradient sums all-reduced over the ranks."),
         CodeLink("kernels/batchnorm.py", (), "CUDA statistics (two-pass, Chan merge), normalisation, backward."),
         CodeLink("kernels/fused.py", (), "CUDA batch norm + hardswish in one pass."),
     ),
@@ -128,6 +136,8 @@ and $\partial L / \partial \gamma = \frac{1}{s} \sum_i \bar{y}_i (x_i - \mu)$ fr
         TestLink("tests/ops/test_batch_norm.py::test_gradient_on_offset_inputs_stays_accurate_in_float32",
                  "no cancellation on offset inputs"),
         TestLink("tests/ops/test_batch_norm.py::test_batch_norm_matches_torch", "PyTorch parity"),
+        TestLink("tests/distributed/test_mpi.py::test_two_ranks",
+                 "SyncBatchNorm on 2 ranks equals BatchNorm on the joined batch (mpiexec -n 2)"),
         TestLink("tests/docs/test_explain.py::test_every_example_agrees_with_the_engine",
                  "shape and parameter formulas against the engine"),
     ),
