@@ -150,14 +150,20 @@ class DataParallel:
         return int(totals[0]), float(totals[1]), int(totals[2])
 
     def agree_stop(self, trainer) -> bool:
-        """Whether any rank was asked to stop (all ranks get the same answer, and all set
-        ``trainer.stop_requested`` to it when true): every stop decision goes through here."""
-        if self.enabled:
-            flag = np.array([float(trainer.stop_requested)])
-            distributed.all_reduce(flag, distributed.ReduceOp.MAX)
-            trainer.stop_requested = trainer.stop_requested or bool(flag[0])
-            return bool(flag[0])
-        return trainer.stop_requested
+        """Whether any rank was asked to stop; every rank gets the same answer (and the same
+        ``stop_signal``: SIGTERM if any rank got one, else SIGINT), so all stop after the same
+        step and exit with the same status. Every stop decision goes through here."""
+        if not self.enabled:
+            return trainer.stop_requested
+        import signal
+
+        asked = trainer.stop_signal or (signal.SIGINT if trainer.stop_requested else 0)
+        agreed = np.array([float(asked)])
+        distributed.all_reduce(agreed, distributed.ReduceOp.MAX)
+        if agreed[0]:
+            trainer.stop_requested = True
+            trainer.stop_signal = signal.Signals(int(agreed[0]))
+        return bool(agreed[0])
 
     def silence(self, stream):
         """Rank 0's stream; the others print nothing."""

@@ -80,3 +80,12 @@ def test_a_batch_larger_than_a_rank_s_share_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert ("--batch-size 800 is larger than each of the 2 ranks' share of the training split "
             "(721 of 1442 images)") in result.stderr, result.stderr
+
+
+def test_sigterm_on_one_rank_stops_both_with_its_status(tmp_path):
+    out = str(tmp_path / "run")
+    result = train(2, TRAIN + ["--out", out], fault="sigterm@2")
+    assert result.returncode == 143, result.stderr  # 128 + SIGTERM, on both ranks
+    assert result.stdout.count("interrupted at step 2") == 1
+    meta = load_checkpoint(os.path.join(out, "last.npz"))[0]
+    assert meta["data_parallel"]["samples"] == 2 * 2 * 32 and meta["progress"]["step"] == 2

@@ -1,8 +1,9 @@
 """``minicnn train`` (the CLI) with the tiny test models, and a fault for the tests to inject.
 
 ``python train_driver.py [FAULT] -- train ARGS...``, run by mpiexec from test_mpi_train.py.
-FAULT is ``sigint@STEP`` (rank 1 receives SIGINT after step STEP, as if Ctrl-C reached only
-it) or ``raise@STEP`` (rank 1 dies of an exception after step STEP).
+FAULT is ``sigint@STEP`` or ``sigterm@STEP`` (rank 1 alone receives the signal after step
+STEP, as if a Ctrl-C or a kill reached only it) or ``raise@STEP`` (rank 1 dies of an
+exception after step STEP).
 """
 import os
 import signal
@@ -20,8 +21,8 @@ def install(fault):
 
     def on_step(trainer):
         if trainer.step == int(step) and distributed.get_rank() == 1:
-            if kind == "sigint":
-                os.kill(os.getpid(), signal.SIGINT)
+            if kind in ("sigint", "sigterm"):
+                os.kill(os.getpid(), signal.SIGINT if kind == "sigint" else signal.SIGTERM)
             else:
                 raise RuntimeError(f"injected failure at step {step}")
 
