@@ -7,7 +7,7 @@ layers the only difference: ``resnet18(width=8)`` (BatchNorm2d) and
 accuracy after every epoch (evaluation mode: BN then normalises with its running
 statistics) and writes ``benchmarks/results/group_norm_digits.md``.
 
-    python benchmarks/group_norm_digits.py                 # 3 epochs each (about 5 minutes on 2 cores)
+    python benchmarks/group_norm_digits.py                # the README's figures: 10 epochs each
     python benchmarks/group_norm_digits.py --epochs 1 --no-write
 
 Accuracies, not timings: the numbers do not depend on the machine's load.
@@ -41,7 +41,7 @@ def train(model, epochs, lr, folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
