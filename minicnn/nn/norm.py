@@ -62,7 +62,7 @@ class _NormBase(Module):
         super().__init__()
         layer = type(self).__name__
         num_features = positive_int(num_features, "num_features", layer)
-        check_eps(eps, layer)
+        check_eps(eps, layer, non_negative=True)
         if momentum is not None:
             require_real(momentum, "momentum", layer)
             if not 0 <= momentum <= 1:
@@ -227,7 +227,7 @@ class GroupNorm(_PerSampleNorm):
         if num_channels % num_groups:
             raise ValueError(f"{layer}: num_channels must be divisible by num_groups, got "
                              f"num_channels={num_channels} and num_groups={num_groups}")
-        check_eps(eps, layer)
+        check_eps(eps, layer, non_negative=True)
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
@@ -256,7 +256,7 @@ class LayerNorm(_PerSampleNorm):
         super().__init__()
         layer = type(self).__name__
         self.normalized_shape = normalized_shape_tuple(normalized_shape, layer)
-        check_eps(eps, layer)
+        check_eps(eps, layer, non_negative=True)
         self.eps = eps
         self.elementwise_affine = require_bool(elementwise_affine, "elementwise_affine", layer)
         self._init_affine(self.normalized_shape, self.elementwise_affine, bias, dtype, device)

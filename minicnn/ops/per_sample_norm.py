@@ -65,10 +65,12 @@ def _per_channel_shape(input):
     return (input.shape[1],) + (1,) * (input.ndim - 2)
 
 
-def check_eps(eps, op):
-    """``eps`` as a float, a real number >= 0 (the layers check theirs with it too)."""
+def check_eps(eps, op, non_negative=False):
+    """``eps`` as a float: a real number; the layers also require ``eps >= 0``
+    (``non_negative``). The functionals take any, as PyTorch's do (a negative eps
+    gives NaN where ``sigma2 + eps < 0``)."""
     require_real(eps, "eps", op)
-    if not eps >= 0:
+    if non_negative and not eps >= 0:
         raise ValueError(f"{op}: eps must be >= 0, got {eps!r}")
     return float(eps)
 
