@@ -10,6 +10,9 @@
   ``NAME=VALUE`` pairs separated by commas or spaces and may be repeated (later
   values win); symbols left out take the defaults the card lists (``k`` sets
   both ``k_h`` and ``k_w``, and so on).
+* ``minicnn explain conv2d --plot window.png --shape k=3,s=1,d=1`` draws the card's
+  picture (:mod:`minicnn.figures`, computed by minicnn's own operators) with those
+  parameters.
 
 The text comes from the same card objects (:mod:`minicnn.cards`) as the
 Markdown pages in ``docs/ops/``.
@@ -37,6 +40,9 @@ def add_explain_parser(subparsers):
     parser.add_argument("--shape", action="append", default=[], metavar="NAME=VALUE,...",
                         help="evaluate the formulas for these symbol values, e.g. "
                              "--shape N=1,C=3,H=32,W=32,C_out=16,k=3,s=1,p=1,d=1,g=1")
+    parser.add_argument("--plot", metavar="FILE.png",
+                        help="draw the operator's picture (computed by minicnn) into FILE.png; "
+                             "--shape NAME=VALUE,... then sets the picture's parameters")
     parser.add_argument("--markdown", action="store_true",
                         help="print the card's Markdown (with LaTeX) instead of plain text")
     return parser
@@ -70,6 +76,8 @@ def run_explain(args, out=None, err=None) -> int:
         err.write(f"minicnn explain: no card for {args.op!r}.{hint} "
                   f"Run 'minicnn explain' for the list.\n")
         return 2
+    if getattr(args, "plot", None):
+        return _plot(card, args, out, err)
     if not args.shape:
         out.write(cards.markdown(card) if args.markdown else cards.text(card))
         return 0
@@ -82,6 +90,22 @@ def run_explain(args, out=None, err=None) -> int:
         err.write(f"minicnn explain: {error}\n")
         return 2
     out.write(cards.evaluation_text(spec, evaluation))
+    return 0
+
+
+def _plot(card, args, out, err):
+    """``--plot FILE.png``: draw the picture of OP's card, ``--shape`` setting its parameters."""
+    from . import figures
+
+    picture = figures.pick(cards.module_of(card), args.op)
+    try:
+        params = figures.parse_params(picture, args.shape)
+        figures.render(picture, args.plot, **params)
+    except ValueError as error:
+        err.write(f"minicnn explain: {error}\n")
+        return 2
+    used = ", ".join(f"{k}={v}" for k, v in {**picture.params, **params}.items())
+    out.write(f"wrote {args.plot}: {picture.caption}\nparameters: {used or 'none'}\n")
     return 0
 
 

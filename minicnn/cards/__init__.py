@@ -105,11 +105,17 @@ def generated_pages():
     return pages
 
 
-def write_docs(directory):
+def write_docs(directory, pictures=True):
+    """Write every page into ``directory`` and (unless ``pictures`` is false) every card's
+    pictures and their manifest into ``directory/figures``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name, page in generated_pages().items():
         (directory / name).write_text(page, encoding="utf-8")
+    if pictures:
+        from ..figures import write_figures
+
+        write_figures(directory / "figures")
 
 
 def stale_pages(directory):

@@ -1,4 +1,5 @@
-"""``python -m minicnn.cards --write [DIR]`` regenerates docs/ops; ``--check`` lists stale pages."""
+"""``python -m minicnn.cards --write [DIR]`` regenerates docs/ops (pages and pictures);
+``--check`` lists stale pages (and a stale picture manifest)."""
 import argparse
 import sys
 from pathlib import Path
@@ -19,6 +20,10 @@ def main(argv=None):
         write_docs(args.directory)
         return 0
     stale = stale_pages(args.directory)
+    from ..figures import stale_manifest
+
+    if stale_manifest(Path(args.directory) / "figures"):
+        stale.append("figures/manifest.json")
     for name in stale:
         print(f"stale: {name}")
     return 1 if stale else 0

@@ -5,6 +5,8 @@ through :func:`~._plain.markdown_to_text`, and the formula evaluation printed
 by ``minicnn explain OP --shape ...`` uses the same :class:`~._expr.Expr`
 objects the Markdown shows.
 """
+import re
+
 from ._expr import latex_name
 from ._plain import markdown_to_text
 
@@ -105,6 +107,23 @@ def _link(path, depth=2):
     return f"[`{path}`]({'../' * depth}{path})"
 
 
+def pictures_markdown(module_name):
+    """The card's "Pictures" section: each picture (computed by minicnn, see
+    :mod:`minicnn.figures`) linked from ``docs/ops/figures/``, with its caption."""
+    from ..figures import for_card
+
+    pictures = for_card(module_name)
+    if not pictures:
+        return []
+    lines = ["## Pictures", "",
+             "Drawn from minicnn's own forward and backward passes "
+             "([`minicnn/figures`](../../minicnn/figures/__init__.py)); "
+             f"`minicnn explain {module_name} --plot FILE.png` draws the first one.", ""]
+    for picture in pictures:
+        lines += [f"![{picture.name}](figures/{picture.name}.png)", "", picture.caption, ""]
+    return lines
+
+
 def card_markdown(card, module_name):
     """The whole card as Markdown (what ``docs/ops/<key>.md`` holds)."""
     names = ", ".join(f"`{name}`" for name in card.op_names)
@@ -113,7 +132,7 @@ def card_markdown(card, module_name):
              f"**Operators:** {names}. In a terminal: `minicnn explain {card.ops[0].name}` "
              f"(add `--shape NAME=VALUE,...` to evaluate the formulas below).", "",
              "## Notation", "", card.notation.strip(), "",
-             "## Forward", "", card.forward.strip(), "",
+             "## Forward", "", card.forward.strip(), "", *pictures_markdown(module_name),
              "## Gradients", "", card.gradients.strip(), ""]
     for heading, body in card.extra:
         parts += [f"## {heading}", "", body.strip(), ""]
@@ -137,6 +156,7 @@ def card_text(card, module_name):
     """The card for a terminal: the Markdown as plain text."""
     markdown = card_markdown(card, module_name)
     body = markdown.split("\n", 2)[2]  # drop the "generated from" comment
+    body = re.sub(r"!\[[^\]]*\]\((figures/[^)]+)\)", r"Picture: docs/ops/\1", body)
     return markdown_to_text(body)
 
 
