@@ -35,8 +35,8 @@ _UNARY = {
 }
 # NumPy broadcasting is ONNX's multidirectional broadcasting: these map one to one.
 _BINARY = {
-    elementwise.Mul: "Mul", elementwise.Div: "Div", elementwise.Pow: "Pow", elementwise.Maximum: "Max",
-    elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
+    elementwise.Mul: "Mul", elementwise.Div: "Div", elementwise.Pow: "Pow",
+    elementwise.Maximum: "Max", elementwise.Minimum: "Min", linalg.MatMul: "MatMul",
 }
 
 
