@@ -42,7 +42,7 @@ PICTURES = (
             "The input pixels one output element of conv2d reads on a padded, strided, dilated "
             "input, read off the gradient of that element; the number on a pixel is the kernel tap on it.",
             _conv.conv_window, _conv.draw_conv_window,
-            dict(H=5, W=5, k=3, s=2, p=1, d=2), (6.0, 3.2)),
+            dict(H=5, W=5, k=3, s=2, p=1, d=2), (6.0, 3.4)),
     Picture("conv2d_groups", "convolution",
             "Dense, grouped and depthwise conv2d: which input channels reach each output channel, "
             "read off the gradient of each output channel w.r.t. the input.",
@@ -117,7 +117,7 @@ PICTURES = (
     Picture("dropout_masks", "dropout",
             "dropout and dropout2d masks (p=0.5) read off the gradient: 0 or 1/(1-p); dropout2d "
             "drops whole channels.", _curves.dropout, _curves.draw_maps,
-            dict(C=4, H=6, W=6, p=0.5), (5.0, 3.2)),
+            dict(C=4, H=6, W=6, p=0.5), (7.0, 2.0)),
 )
 
 

@@ -6,33 +6,45 @@ from ._engine import F, channel_connectivity, input_gradient, labelled, tensor
 
 
 def conv_window(H=5, W=5, k=3, s=2, p=1, d=2, oh=-1, ow=-1):
-    """The input pixels one output element of ``conv2d`` reads: the gradient of that element
-    w.r.t. the input, with kernel taps labelled 1..k*k so each pixel shows which tap lands on it
-    (taps that land on padding have no input pixel and so no gradient)."""
+    """The input pixels one output element of ``conv2d`` reads, read off the gradient of that
+    element, with kernel taps labelled 1..k*k so each pixel shows which tap lands on it:
+
+    * ``tap_on_pixel``: w.r.t. the input of ``conv2d(x, padding=p)`` (taps on padding have
+      no input pixel, so they do not appear);
+    * ``tap_on_padded``: w.r.t. the zero-padded input (``F.pad``) of ``conv2d(padding=0)``,
+      which also shows the taps that land on padding (the two convolutions agree).
+    """
     weight = tensor(labelled((1, 1, k, k)) + 1)
     x = np.random.default_rng(0).standard_normal((1, 1, H, W))
     out = F.conv2d(tensor(x), weight, stride=s, padding=p, dilation=d)
     H_out, W_out = out.shape[2:]
     oh, ow = oh % H_out, ow % W_out
+    element = (0, 0, oh, ow)
     grad = input_gradient(lambda t: F.conv2d(t, weight, stride=s, padding=p, dilation=d), x,
-                          (0, 0, oh, ow))[0, 0]
-    return {"tap_on_pixel": grad, "output_shape": np.array([H_out, W_out]),
-            "output_element": np.array([oh, ow]), "taps_in_image": np.array(np.count_nonzero(grad))}
+                          element)[0, 0]
+    padded = np.asarray(F.pad(tensor(x), (p, p, p, p)).data)
+    padded_grad = input_gradient(lambda t: F.conv2d(t, weight, stride=s, dilation=d), padded,
+                                 element)[0, 0]
+    same = F.conv2d(tensor(padded), weight, stride=s, dilation=d)
+    return {"tap_on_pixel": grad, "tap_on_padded": padded_grad,
+            "output_shape": np.array([H_out, W_out]), "output_element": np.array([oh, ow]),
+            "taps_in_image": np.array(np.count_nonzero(grad)),
+            "max_abs_diff_padded_vs_padding": np.array(np.abs(same.data - out.data).max())}
 
 
 def draw_conv_window(fig, q, k=3, s=2, p=1, d=2, **_):
-    grad = q["tap_on_pixel"]
-    H, W = grad.shape
+    padded = q["tap_on_padded"]
+    H, W = q["tap_on_pixel"].shape
     ax = fig.add_subplot(1, 2, 1)
-    padded = np.full((H + 2 * p, W + 2 * p), np.nan)
-    padded[p:p + H, p:p + W] = grad
-    ax.imshow(np.nan_to_num(padded, nan=-1) > 0, cmap="Blues", vmin=0, vmax=1.6)
+    shade = (padded > 0) * 1.0
+    shade[p:p + H, p:p + W] += (q["tap_on_pixel"] > 0) * 1.0  # dark: tap on an image pixel
+    ax.imshow(shade, cmap="Blues", vmin=0, vmax=2.5)
     ax.add_patch(_rect(p - 0.5, p - 0.5, W, H, "k"))
     for (i, j), v in np.ndenumerate(padded):
         if v > 0:
             ax.text(j, i, f"{int(v)}", ha="center", va="center", fontsize=8)
     oh, ow = q["output_element"].astype(int)
-    ax.set_title(f"input {H}x{W}, padding {p} (frame = image)\n"
+    ax.set_title(f"input {H}x{W} in its padding {p} (frame = image)\n"
                  f"taps of output ({oh},{ow}): k={k}, stride {s}, dilation {d}", fontsize=8)
     _grid(ax, padded.shape)
     ax2 = fig.add_subplot(1, 2, 2)
@@ -41,7 +53,7 @@ def draw_conv_window(fig, q, k=3, s=2, p=1, d=2, **_):
     mark[oh, ow] = 1
     ax2.imshow(mark, cmap="Oranges", vmin=0, vmax=1.3)
     ax2.set_title(f"output {H_out}x{W_out}\n{int(q['taps_in_image'])} of {k * k} taps "
-                  f"in the image, the rest on padding", fontsize=8)
+                  f"on the image, the rest on padding", fontsize=8)
     _grid(ax2, (H_out, W_out))
 
 

@@ -152,13 +152,15 @@ def select(n=6, k=2):
 
 
 def dropout(C=4, H=6, W=6, p=0.5):
-    """dropout and dropout2d masks read off the gradient (0 or 1/(1-p))."""
+    """dropout and dropout2d masks read off the gradient (0 or 1/(1-p)), the C channels side
+    by side (H, C*W)."""
     import minicnn
 
     minicnn.manual_seed(0)
     x = np.ones((1, C, H, W))
-    return {"dropout": input_gradient(lambda t: F.dropout(t, p), x, ())[0],
-            "dropout2d": input_gradient(lambda t: F.dropout2d(t, p), x, ())[0]}
+    side_by_side = lambda g: g[0].transpose(1, 0, 2).reshape(H, C * W)  # noqa: E731
+    return {"dropout": side_by_side(input_gradient(lambda t: F.dropout(t, p), x, ())),
+            "dropout2d": side_by_side(input_gradient(lambda t: F.dropout2d(t, p), x, ()))}
 
 
 def fold_overlap(H=5, W=5, k=3, s=1, p=0):

@@ -22,7 +22,7 @@ def draw_channel_shuffle(fig, q, g=3, **_):
     ax.set_yticks(range(C))
     ax.set_xticks([0, 1], ["input channel", "output channel"])
     ax.invert_yaxis()
-    ax.set_title(f"channel_shuffle(groups={g}), run on channels labelled 0..{C - 1} "
+    ax.set_title(f"channel_shuffle(groups={g}) run on channels\nlabelled 0..{C - 1} "
                  "(colour = input group)", fontsize=8)
 
 

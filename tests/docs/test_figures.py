@@ -82,6 +82,10 @@ def test_conv_window_taps_are_where_the_index_arithmetic_puts_them():
             if 0 <= r < H and 0 <= c < H:
                 expected[r, c] = i * k + j + 1
     np.testing.assert_array_equal(q["tap_on_pixel"], expected)
+    # over the explicitly padded input, every tap shows (the padding ones too), same places
+    padded = q["tap_on_padded"]
+    assert np.count_nonzero(padded) == k * k and q["max_abs_diff_padded_vs_padding"] == 0
+    np.testing.assert_array_equal(padded[p:p + H, p:p + H], expected)
 
 
 def test_im2col_product_equals_conv2d_with_the_real_shapes():
