@@ -12,7 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._validation import normalize_dim, normalize_dims
+from .._validation import UnsupportedForm, normalize_dim, normalize_dims
 from ..backend import xp_of
 from ..function import Function
 from ._common import require_float_input, require_tensor
@@ -330,9 +330,11 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     require_float_input(input, "input", "norm")
     if p == "fro" or p is None:
         p = 2
+    if p == "nuc":
+        raise UnsupportedForm("norm", "nuclear-norm", "p='nuc' (the nuclear norm) needs an SVD; "
+                              "vector p-norms and 'fro' are implemented")
     if isinstance(p, (str, bool)) or not isinstance(p, (int, float, np.number)) or np.isnan(p):
-        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf (vector norms; "
-                         f"'nuc' and matrix norms are not implemented), got {p!r}")
+        raise ValueError(f"norm: p must be a number, 'fro', inf or -inf, got {p!r}")
     axes = _axes(input, dim, "norm")
     return Norm.apply(input, p=float(p), axes=axes, keepdims=keepdim)
 

@@ -86,7 +86,8 @@ def test_norm_at_zero_has_a_zero_gradient_as_torch():
     (lambda x: x.repeat(2), ValueError, r"number of repeats \(1\) must be at least"),
     (lambda x: x.repeat(1, -1), ValueError, "repeats must be >= 0"),
     (lambda x: x.norm(p=float("nan")), ValueError, "p must be a number"),
-    (lambda x: x.norm(p="nuc"), ValueError, "'nuc' and matrix norms are not implemented"),
+    (lambda x: x.norm(p="nuc"), NotImplementedError, "docs/unsupported.md, 'nuclear-norm'"),
+    (lambda x: x.norm(p="max"), ValueError, "p must be a number, 'fro', inf or -inf, got 'max'"),
     (lambda x: mc.arange(3).norm(), TypeError, "floating-point"),
 ])
 def test_bad_arguments_raise_naming_them(call, error, message):
