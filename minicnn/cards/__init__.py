@@ -82,7 +82,10 @@ def index_markdown():
              "step by step, output shape / parameter / multiply-accumulate formulas, numerical "
              "pitfalls, and links to the code and to the tests that check each formula. "
              "`minicnn explain OP` prints the same page in a terminal; "
-             "`minicnn explain OP --shape NAME=VALUE,...` evaluates its formulas.", "",
+             "`minicnn explain OP --shape NAME=VALUE,...` evaluates its formulas. "
+             "Each card has pictures computed by running minicnn's own operators "
+             "([`figures/`](figures), drawn by `minicnn/figures`; "
+             "`minicnn explain OP --plot FILE.png` draws one).", "",
              "| card | operators |", "| --- | --- |"]
     for module, card in cards():
         ops = ", ".join(f"`{n}`" for n in card.op_names)

@@ -40,7 +40,8 @@ DPI = 80
 PICTURES = (
     Picture("conv2d_window", "convolution",
             "The input pixels one output element of conv2d reads on a padded, strided, dilated "
-            "input, read off the gradient of that element; the number on a pixel is the kernel tap on it.",
+            "input, read off the gradient of that element; the number on a pixel is the kernel "
+            "tap on it.",
             _conv.conv_window, _conv.draw_conv_window,
             dict(H=5, W=5, k=3, s=2, p=1, d=2), (6.0, 3.4)),
     Picture("conv2d_groups", "convolution",
@@ -50,7 +51,7 @@ PICTURES = (
     Picture("conv2d_im2col", "convolution",
             "conv2d as unfold, matrix product and fold, with the real matrices and their shapes.",
             _conv.im2col, _conv.draw_im2col, dict(C=2, H=4, W=4, C_out=3, k=3, s=1, p=1),
-            (7.0, 2.6)),
+            (8.0, 2.6)),
     Picture("receptive_field_resnet18", "convolution",
             "Receptive field of the centre output pixel of ResNet-18 (width 8, eval mode, 64x64 "
             "input) after each stage: input pixels with a nonzero gradient of that pixel.",
@@ -92,7 +93,8 @@ PICTURES = (
             _curves.activations, _curves.draw_activations, {}, (7.0, 2.8)),
     Picture("pooling_windows", "pooling",
             "Pooling windows on a padded input read off gradients, without and with ceil_mode: "
-            "the last avg_pool2d output's window, and how often max_pool2d picks each pixel.", _layers.pooling, _layers.draw_pooling,
+            "the last avg_pool2d output's window, and how often max_pool2d picks each pixel.",
+            _layers.pooling, _layers.draw_pooling,
             dict(H=6, W=6, k=3, s=2, p=1), (8.0, 2.3)),
     Picture("softmax_cross_entropy", "softmax_cross_entropy",
             "softmax at temperatures 0.5, 1, 2 and the cross-entropy gradient autograd gives "
@@ -163,7 +165,8 @@ def compute(picture, **overrides):
         raise ValueError(f"picture {picture.name!r}: unknown parameter(s) {sorted(unknown)}; "
                          f"it takes {sorted(picture.params) or 'none'}")
     params = {**picture.params, **overrides}
-    return {k: np.asarray(v, dtype=np.float64) for k, v in picture.compute(**params).items()}, params
+    quantities = picture.compute(**params)
+    return {k: np.asarray(v, dtype=np.float64) for k, v in quantities.items()}, params
 
 
 def render(picture, path, **overrides):
@@ -224,5 +227,6 @@ def current_manifest():
     return {p.name: manifest_entry(p, compute(p)[0]) for p in PICTURES}
 
 
-__all__ = ["Picture", "PICTURES", "by_name", "for_card", "pick", "parse_params", "compute", "render", "fingerprint",
+__all__ = ["Picture", "PICTURES", "by_name", "for_card", "pick", "parse_params", "compute",
+           "render", "fingerprint",
            "write_figures", "current_manifest", "stale_manifest", "manifest_text"]

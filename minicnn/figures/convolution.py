@@ -85,20 +85,24 @@ def im2col(C=2, H=4, W=4, C_out=3, k=3, s=1, p=1):
     direct = F.conv2d(x, weight, stride=s, padding=p)
     folded = F.reshape(product, direct.shape)                        # (1, C_out, H_out, W_out)
     return {"weight_matrix": np.asarray(matrix.data), "columns": np.asarray(cols.data)[0],
-            "product": np.asarray(product.data)[0],
+            "product": np.asarray(product.data)[0], "folded": np.asarray(folded.data)[0],
             "max_abs_diff_vs_conv2d": np.array(np.abs(folded.data - direct.data).max())}
 
 
 def draw_im2col(fig, q, **_):
-    parts = (("weight (C_out, C k k)", q["weight_matrix"]), ("@ unfold(x) (C k k, L)", q["columns"]),
-             ("= output (C_out, L)", q["product"]))
-    for i, (label, m) in enumerate(parts):
-        ax = fig.add_subplot(1, 3, i + 1)
-        ax.imshow(m, cmap="RdBu", aspect="auto")
-        ax.set_title(f"{label}\nshape {m.shape}", fontsize=8)
+    folded = q["folded"]
+    parts = (("weight (C_out, C k k)", q["weight_matrix"], q["weight_matrix"].shape),
+             ("@ unfold(x) (C k k, L)", q["columns"], q["columns"].shape),
+             ("= (C_out, L)", q["product"], q["product"].shape),
+             ("fold: (C_out, H_out, W_out)", np.concatenate(list(folded), axis=1), folded.shape))
+    for i, (label, m, shape) in enumerate(parts):
+        ax = fig.add_subplot(1, 4, i + 1)
+        ax.imshow(m, cmap="RdBu", aspect="auto" if i < 3 else "equal")
+        ax.set_title(f"{label}\nshape {shape}", fontsize=7)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("conv2d = fold(W @ unfold(x)); |difference from conv2d| <= "
+    fig.suptitle("conv2d = fold(W @ unfold(x)), channels side by side; |difference from "
+                 "conv2d| <= "
                  f"{float(q['max_abs_diff_vs_conv2d']):.1e}", fontsize=8)
 
 

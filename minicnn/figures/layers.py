@@ -94,7 +94,8 @@ def batch_norm(N=16, C=4, steps=20):
         if step == 0:
             result["train"] = np.asarray(train.data)
             result["eval after 1 step"] = np.asarray(F.batch_norm(tensor(x), mean, var).data)
-    result[f"eval after {steps} steps"] = np.asarray(F.batch_norm(tensor(batches[0]), mean, var).data)
+    final = F.batch_norm(tensor(batches[0]), mean, var)
+    result[f"eval after {steps} steps"] = np.asarray(final.data)
     return {f"{k} {stat}": getattr(v, stat)(axis=(0, 2, 3))
             for k, v in result.items() for stat in ("mean", "std")}
 

@@ -93,6 +93,7 @@ def test_im2col_product_equals_conv2d_with_the_real_shapes():
     L = ((4 + 2 - 3) // 2 + 1) * ((5 + 2 - 3) // 2 + 1)
     assert q["weight_matrix"].shape == (3, 18) and q["columns"].shape == (18, L)
     assert q["product"].shape == (3, L) and q["max_abs_diff_vs_conv2d"] < 1e-12
+    assert q["folded"].shape == (3, 2, 3)
 
 
 def test_receptive_field_grows_and_starts_as_the_stem_kernel():
@@ -173,7 +174,8 @@ def _explain(*argv):
     parser = argparse.ArgumentParser()
     add_explain_parser(parser.add_subparsers(dest="command"))
     out, err = io.StringIO(), io.StringIO()
-    return run_explain(parser.parse_args(["explain", *argv]), out, err), out.getvalue(), err.getvalue()
+    status = run_explain(parser.parse_args(["explain", *argv]), out, err)
+    return status, out.getvalue(), err.getvalue()
 
 
 def test_explain_plot_draws_the_picture(tmp_path):
