@@ -219,6 +219,10 @@ def _add_train_parser(commands):
     add("--threads", type=int, default=None, metavar="N",
         help="BLAS and Numba threads (default: theirs, usually one per core); recorded in "
              "config.json")
+    add("--diagnostics", action="store_const", const=True, default=None,
+        help="record per layer and epoch the activation mean/std, the fraction of zeros after "
+             "ReLU-like layers, the gradient norm and the update-to-weight ratio: "
+             "diagnostics.csv and diagnostics.png (heatmaps) in the run folder")
     return train
 
 
@@ -226,7 +230,8 @@ _TRAIN_OPTIONS = ("model", "dataset", "data_dir", "epochs", "batch_size", "optim
                   "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "step_size",
                   "milestones", "gamma", "patience", "cooldown", "min_lr", "restart_epochs",
                   "restart_mult", "power", "augment", "label_smoothing", "clip_grad_norm",
-                  "eval_batch_size", "device", "seed", "num_workers", "threads", "init_from")
+                  "eval_batch_size", "device", "seed", "num_workers", "threads", "init_from",
+                  "diagnostics")
 
 
 def run_train(args, argv) -> int:

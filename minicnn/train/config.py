@@ -64,6 +64,7 @@ class TrainConfig:
     num_workers: int = 0
     threads: int = None                # BLAS and Numba threads (None: their defaults)
     init_from: str = None              # weights to start from (a checkpoint or a weights file)
+    diagnostics: bool = False          # per-layer statistics: diagnostics.csv / .png
 
     # ------------------------------------------------------------------ helpers
     def to_dict(self) -> dict:

@@ -71,6 +71,7 @@ from .checkpoint import (CheckpointError, atomic_write, check_state_dict_fits, d
                          load_checkpoint, run_folder_checkpoint, save_checkpoint,
                          stale_temporaries)
 from .config import TrainConfig
+from .diagnostics import DIAGNOSTICS_CSV, DIAGNOSTICS_PNG, Diagnostics
 from .distributed import DataParallel
 from .metrics import plot_curves, read_metrics_csv, write_metrics_csv
 from .models import build_model, constructor_path, model_kwargs_for, register_recorded
@@ -83,7 +84,8 @@ __all__ = ["Trainer", "TrainResult", "NonFiniteLossError", "RunFolderError", "ev
 
 CONFIG_FILE, METRICS_FILE, CURVES_FILE = "config.json", "metrics.csv", "curves.png"
 LAST_CHECKPOINT, BEST_CHECKPOINT = "last.npz", "best.npz"
-RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT)
+RUN_FILES = (CONFIG_FILE, METRICS_FILE, CURVES_FILE, LAST_CHECKPOINT, BEST_CHECKPOINT,
+             DIAGNOSTICS_CSV, DIAGNOSTICS_PNG)
 # Options a resumed run may change: they do not alter what is computed.
 RESUME_OVERRIDABLE = ("epochs", "data_dir", "device", "num_workers", "eval_batch_size", "threads")
 
@@ -512,6 +514,11 @@ class Trainer:
         if self._resume_meta is not None:
             self._restore(self._resume_meta, self._resume_state)
         self.train_model = self.parallel.start(self)  # DistributedDataParallel under mpiexec
+        # Rank 0's statistics (its shard) under mpiexec, as it alone writes the run's files;
+        # resuming, the epochs already done come from the run's CSV.
+        self.diagnostics = (Diagnostics.for_run(self.model, self.run_dir if self._resume_meta
+                                                else None, self.epoch)
+                            if config.diagnostics and self.parallel.is_main else None)
 
     def _restore(self, meta, state) -> None:
         if meta["model"]["name"] != self.config.model:
@@ -673,9 +680,13 @@ class Trainer:
                 self._non_finite(loss_value)
             self.optimizer.zero_grad()
             loss.backward()
+            if self.diagnostics is not None:
+                self.diagnostics.after_backward()
             if config.clip_grad_norm is not None:
                 clip_grad_norm_(self.model.parameters(), config.clip_grad_norm)
             self.optimizer.step()
+            if self.diagnostics is not None:
+                self.diagnostics.after_step()
             if self.scheduler is not None:
                 self.scheduler.step()
             count, loss_total, correct = self.parallel.step_totals(  # over all ranks (mpiexec)
@@ -737,6 +748,9 @@ class Trainer:
             self.save(BEST_CHECKPOINT, "best")
         self.save(LAST_CHECKPOINT, "epoch")
         self._write_metrics()
+        if self.diagnostics is not None:
+            self.diagnostics.end_epoch(row["epoch"], self.run_dir,
+                                       f"{config.model} on {config.dataset}, lr {config.lr:g}")
         self._bar.finish(
             f"epoch {row['epoch']:>{len(str(config.epochs))}}/{config.epochs}  "
             f"loss {row['train_loss']:.4f}  acc {100 * row['train_acc']:6.2f}%  |  "
