@@ -190,7 +190,7 @@ def plot(path, rows, title=""):
     layers = list(dict.fromkeys(row["layer"] for row in rows))
     epochs = sorted({row["epoch"] for row in rows})
     where = {(row["layer"], row["epoch"]): row for row in rows}
-    figure = Figure(figsize=(3.0 * len(PANELS) + 1, 1.2 + 0.22 * len(layers)), dpi=90)
+    figure = Figure(figsize=(3.0 * len(PANELS) + 1, 1.2 + 0.22 * len(layers)), dpi=72)
     FigureCanvasAgg(figure)
     axes_list = figure.subplots(1, len(PANELS), sharey=True)
     for axes, (column, label, log) in zip(axes_list, PANELS):
