@@ -8,6 +8,8 @@ One run, in its own folder (``runs/<date>-<time>-<model>-<dataset>`` unless
     curves.png     loss and accuracy against epochs, train and test
     last.npz       checkpoint after the latest epoch (or where Ctrl-C stopped it)
     best.npz       checkpoint of the epoch with the best test accuracy so far
+    diagnostics.csv, diagnostics.png   with ``diagnostics=True``: per-layer statistics
+                   of each epoch (:mod:`minicnn.train.diagnostics`)
 
 The folder is created exclusively: a run never writes into another's (a
 default name already taken, by a run started in the same second, gets a
