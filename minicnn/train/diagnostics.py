@@ -20,7 +20,6 @@ epoch it writes ``diagnostics.csv`` (one row per epoch and layer) and ``diagnost
 (one heatmap per quantity, layers x epochs) with the trainer's atomic writer.
 """
 import csv
-import io
 import math
 import os
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from ..backend import xp_of
 from ..nn import activation
-from .checkpoint import atomic_write
+from .metrics import save_png, write_rows_csv
 
 DIAGNOSTICS_CSV, DIAGNOSTICS_PNG = "diagnostics.csv", "diagnostics.png"
 COLUMNS = ("epoch", "layer", "type", "act_mean", "act_std", "zero_fraction", "grad_norm",
@@ -153,19 +152,8 @@ class Diagnostics:
             handle.remove()
 
 
-def _format(value):
-    if value is None:
-        return ""
-    return f"{value:.6g}" if isinstance(value, float) else str(value)
-
-
 def write_csv(path, rows):
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_format(row.get(column)) for column in COLUMNS])
-    atomic_write(path, lambda stream: stream.write(text.getvalue().encode()))
+    write_rows_csv(path, COLUMNS, rows)
 
 
 def read_csv(path):
@@ -216,7 +204,5 @@ def plot(path, rows, title=""):
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write(path, lambda stream: stream.write(buffer.getvalue()))
+    save_png(path, figure)
     return True

@@ -19,17 +19,30 @@ COLUMNS = ("epoch", "step", "lr", "train_loss", "train_acc", "test_loss", "test_
 def _format(value):
     if isinstance(value, float):
         return f"{value:.6g}"
-    return value
+    return "" if value is None else value
 
 
 def write_metrics_csv(path, history) -> None:
     """``history``: a list of dicts with the keys of :data:`COLUMNS`."""
+    write_rows_csv(path, COLUMNS, history)
+
+
+def write_rows_csv(path, columns, rows) -> None:
+    """A CSV of ``rows`` (dicts) under the header ``columns``, written atomically (floats to
+    6 significant digits; a missing key or None is an empty cell)."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in history:
-        writer.writerow([_format(row.get(column, "")) for column in COLUMNS])
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_format(row.get(column, "")) for column in columns])
     atomic_write(path, lambda stream: stream.write(text.getvalue().encode()))
+
+
+def save_png(path, figure) -> None:
+    """Render a matplotlib ``figure`` to PNG and write it atomically."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    atomic_write(path, lambda stream: stream.write(buffer.getvalue()))
 
 
 def read_metrics_csv(path) -> list:
@@ -84,7 +97,5 @@ def plot_curves(path, history, title: str = "") -> bool:
     if title:
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    atomic_write(path, lambda stream: stream.write(buffer.getvalue()))
+    save_png(path, figure)
     return True
