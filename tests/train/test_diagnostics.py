@@ -1,6 +1,7 @@
 """``minicnn train --diagnostics``: every recorded number is checked against the same
 quantity computed directly from the layer's output, its gradients or the SGD update rule."""
 import io
+import json
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 import minicnn
 import minicnn.nn.functional as F
+from minicnn.cli import main
 from minicnn.optim import SGD
 from minicnn.train import TrainConfig, Trainer
 from minicnn.train.diagnostics import (COLUMNS, DIAGNOSTICS_CSV, DIAGNOSTICS_PNG, Diagnostics,
@@ -83,7 +85,11 @@ def test_a_tiny_run_writes_a_row_per_layer_and_epoch_and_resumes_them(tmp_path):
     assert png.startswith(b"\x89PNG")
 
 
-def test_without_the_flag_no_diagnostics_are_written(tmp_path):
-    Trainer(TrainConfig(model="tiny_cnn", batch_size=256, eval_batch_size=500, epochs=1),
-            out=tmp_path / "run", stream=io.StringIO()).run()
-    assert not (tmp_path / "run" / DIAGNOSTICS_CSV).exists()
+def test_the_cli_flag_turns_them_on_and_is_recorded(tmp_path, capsys):
+    base = ["train", "--model", "tiny_cnn", "--batch-size", "256", "--epochs", "1"]
+    assert main(base + ["--out", str(tmp_path / "off")]) == 0
+    assert main(base + ["--diagnostics", "--out", str(tmp_path / "on")]) == 0
+    assert "diagnostics.csv, diagnostics.png" in capsys.readouterr().out  # the files listed
+    assert not (tmp_path / "off" / DIAGNOSTICS_CSV).exists()
+    assert json.loads((tmp_path / "on" / "config.json").read_text())["config"]["diagnostics"]
+    assert {row["epoch"] for row in read_csv(tmp_path / "on" / DIAGNOSTICS_CSV)} == {1}
