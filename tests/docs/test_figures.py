@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import minicnn
+import minicnn.nn as nn
 import minicnn.nn.functional as F
 from minicnn import cards, figures
 from minicnn.explain import add_explain_parser, run_explain
@@ -106,6 +108,11 @@ def test_receptive_field_grows_and_starts_as_the_stem_kernel():
     assert extents == sorted(extents) and extents[-1] == 32
 
 
+def test_shuffle_picture_follows_the_engine(monkeypatch):
+    monkeypatch.setattr(F, "channel_shuffle", lambda input, groups: input)  # a shuffle that isn't
+    np.testing.assert_array_equal(layers.channel_shuffle(C=6, g=2)["source"], np.arange(6))
+
+
 def test_channel_shuffle_permutation():
     q = layers.channel_shuffle(C=12, g=3)
     np.testing.assert_array_equal(q["source"], np.arange(12).reshape(3, 4).T.ravel())
@@ -151,7 +158,12 @@ def test_norm_groups_read_off_gradients():
 
 def test_se_gates_are_the_module_scale():
     q = layers.se_gates(C=8, S=2)
-    assert q["gate"].shape == (8,) and ((q["gate"] > 0) & (q["gate"] < 1)).all()
+    minicnn.manual_seed(0)  # the same initial weights as the picture's module
+    se = nn.SqueezeExcitation(8, 2).double()
+    w1, b1 = se.fc1.weight.data[:, :, 0, 0], se.fc1.bias.data
+    w2, b2 = se.fc2.weight.data[:, :, 0, 0], se.fc2.bias.data
+    hidden = np.maximum(w1 @ q["channel_mean"] + b1, 0)   # the card's formula, in NumPy
+    np.testing.assert_allclose(q["gate"], 1 / (1 + np.exp(-(w2 @ hidden + b2))), rtol=1e-10)
 
 
 def test_activation_kinks_where_the_hard_functions_bend():
