@@ -3,7 +3,8 @@ minicnn's own operator (the output, and the gradients autograd computes under a 
 upstream gradient), element by element, as :func:`minicnn.testing.gradcheck` does.
 
 A wrong gradient is reported with its name, the configuration, the worst element (its
-index, your value, minicnn's value, the error), how many elements are off, a guess at
+index, your value, minicnn's value, the float64 central difference of the forward there as
+:func:`minicnn.testing.gradcheck` takes it, the error), how many elements are off, a guess at
 the kind of mistake where one is easy to see (a flipped sign, a missing factor) and the
 part of the card to reread.
 """
@@ -57,8 +58,19 @@ def _guess(yours, expected):
     return ""
 
 
-def _mismatch(exercise, case, what, yours, expected):
-    """The failure message for one array (``what``: "forward" or a gradient name)."""
+def _central_difference(forward, arrays, position, index, grad_output, params, eps=1e-6):
+    """d/dx sum(grad_output * forward(x)) at one element of input ``position``: the float64
+    central difference :func:`minicnn.testing.gradcheck` takes, for the worst element only."""
+    def loss(shift):
+        shifted = [np.array(a, copy=True) for a in arrays]
+        shifted[position][index] += shift
+        return float(np.sum(grad_output * forward(*shifted, **params)))
+    return (loss(eps) - loss(-eps)) / (2 * eps)
+
+
+def _mismatch(exercise, case, what, yours, expected, numeric=None):
+    """The failure message for one array (``what``: "forward" or a gradient name);
+    ``numeric(index)``, where given, is the central difference of the forward there."""
     label = "the forward output" if what == "forward" else what
     where = f"{exercise.name} [{case.label}]"
     if np.shape(yours) != np.shape(expected):
@@ -68,9 +80,11 @@ def _mismatch(exercise, case, what, yours, expected):
     if report.passed:
         return None
     off = int(np.sum(np.abs(yours - expected) > ATOL + RTOL * np.abs(expected)))
+    check = (f", central difference of the forward {numeric(report.worst_index):.8g}"
+             if numeric is not None else "")
     return (f"{where}: {label} is wrong.\n"
             f"  worst element {report.worst_index}: yours {report.analytic:.8g}, minicnn's "
-            f"{report.numeric:.8g} (abs error {report.max_abs_error:.3g}); "
+            f"{report.numeric:.8g}{check} (abs error {report.max_abs_error:.3g}); "
             f"{off} of {expected.size} elements off (atol {ATOL:g}, rtol {RTOL:g}).\n"
             f"  {_guess(yours, expected)}{_reread(exercise, what)}")
 
@@ -113,8 +127,13 @@ def grade_module(exercise, module, seed=0):
                           f"({', '.join(exercise.grads)}), got {type(grads).__name__}"
                           + (f" of {len(grads)}" if isinstance(grads, (tuple, list)) else ""))
         # every wrong gradient of the first failing configuration, not just the first one
-        messages = [_mismatch(exercise, case, name, np.asarray(mine, dtype=float), reference)
-                    for name, mine, reference in zip(exercise.grads, grads, expected)]
+        forward = getattr(module, exercise.forward)  # equal to minicnn's, checked above
+        arrays = _copies(case, exercise)
+        messages = [_mismatch(exercise, case, name, np.asarray(mine, dtype=float), reference,
+                              lambda index, i=i: _central_difference(
+                                  forward, arrays, i, index, grad_output, case.params))
+                    for i, (name, mine, reference) in enumerate(zip(exercise.grads, grads,
+                                                                     expected))]
         if any(messages):
             return Result(exercise.name, "fail", "\n".join(m for m in messages if m))
     return Result(exercise.name, "pass")
