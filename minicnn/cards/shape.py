@@ -61,6 +61,7 @@ slice a piece came from, the interior of a padded array, the positions an index 
 | `cat` | the inputs side by side along an axis; `stack` along a new axis |
 | `split`/`chunk` | slices along an axis |
 | `pad` | $x$ in the middle of a constant frame (a negative width crops) |
+| `pad`, `mode='reflect'`/`'replicate'`/`'circular'` | along each padded axis of size $n$ padded by $(b, a)$: $y_i = x_{r(i)}$, $j = i - b$, with $r = (n-1) - \lvert (n-1) - \lvert j \rvert \rvert$ (reflect: the mirror image, edge not repeated; $b, a < n$), $r = \min(\max(j, 0), n-1)$ (replicate: the edge repeated), $r = j \bmod n$ (circular: wrapped; $b, a \le n$); layers `nn.ZeroPad2d`, `nn.ReflectionPad2d`, `nn.ReplicationPad2d` |
 | `index` | $x[\text{index}]$, NumPy's rules (ints, slices, None, Ellipsis, integer or boolean arrays) |
 """,
     gradients=r"""
@@ -74,6 +75,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 * `repeat`: $\bar{y}$ viewed as $(r_0, s_0, r_1, s_1, \ldots)$ and summed over the $r$ axes;
 * `cat`: each input gets its slice of $\bar{y}$; `split`/`chunk`: each piece's gradient is written into its slice of a zero $\bar{x}$;
 * `pad`: $\bar{x}$ is the interior of $\bar{y}$ (the frame's gradient goes nowhere);
+  in the copying modes each frame element is a copy of $x_{r(i)}$, so $\bar{x}_k = \sum_{i:\, r(i) = k} \bar{y}_i$
+  (a scatter-add per padded axis: the interior plus every copy in the frame);
 * `index`: $\bar{x}$ is zero except at the indexed positions, where $\bar{y}$ is **added** ("scatter-add"):
   an integer index that repeats a position accumulates every copy's gradient.
 """,
@@ -81,6 +84,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 * **Repeated integer indices accumulate**: `x[[0, 0]]` reads $x_0$ twice, so $\bar{x}_0 = \bar{y}_0 + \bar{y}_1$;
   an assignment-style scatter (`grad[idx] = g`) would keep only one.
 * **`pad` lists widths from the last axis backwards**: `(left, right, top, bottom)`, PyTorch's order.
+* **Reflect does not repeat the edge**: `[1 2 3]` padded by 1 is `2 | 1 2 3 | 2` (NumPy's `'reflect'`;
+  its `'symmetric'` would repeat it), so a width must be less than the axis; replicate repeats the edge.
 * **NCHW vs NHWC**: porting TensorFlow code means moving axis numbers, not just shapes; the
   `permute((0, 2, 3, 1))` above is the conversion.
 * `nn.Unflatten`'s sizes must multiply to the axis' length exactly (one $-1$ is inferred); a
@@ -89,7 +94,7 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
 """,
     ops=OPS,
     code=(CodeLink("minicnn/ops/shape.py", ("Reshape", "Permute", "Expand", "Repeat", "Cat", "Stack",
-                                            "Index", "Pad"),
+                                            "Index", "Pad", "PadMode"),
                    "The Functions; split/chunk are slices (Index)."),
           CodeLink("minicnn/nn/shape.py", ("Flatten", "Unflatten"),
                    "The layers: Flatten and its inverse Unflatten, both reshapes."),),
@@ -100,6 +105,8 @@ $\bar{x}_j = \sum_{i:\, y_i \text{ is } x_j} \bar{y}_i$:
         TestLink("tests/ops/test_expand_repeat_norm.py::test_expand", "expand"),
         TestLink("tests/ops/test_expand_repeat_norm.py::test_repeat", "repeat"),
         TestLink("tests/ops/test_shape.py::test_pad_ordering_is_last_dim_first", "pad's width order"),
+        TestLink("tests/ops/test_pad_modes.py::test_pad_modes_match_torch", "reflect/replicate/circular against PyTorch"),
+        TestLink("tests/ops/test_pad_modes.py::test_pad_modes_gradcheck", "their gradients (central differences)"),
         TestLink("tests/ops/test_shape.py::test_integer_array_index_accumulates_repeats", "scatter-add"),
         TestLink("tests/ops/test_shape.py::test_indexing_gradcheck_and_torch", "indexing gradients"),
         TestLink("tests/nn/test_layers_activation_loss.py::test_unflatten_matches_torch_and_checks_sizes",

@@ -4,6 +4,8 @@ float32 parity tolerance: each value is one or two correctly rounded (or
 libm, a few ulp) operations and a broadcast gradient sums a handful of terms,
 so both engines agree to ~1e-6; atol 1e-5, rtol 1e-5 leave a margin.
 """
+import numpy as np
+
 from .case import Case
 
 TOL = dict(atol=1e-5, rtol=1e-5)
@@ -25,6 +27,18 @@ def _away_from_zero(shape):
 def _clamp_inputs(rng):
     # k/10 + 0.05 (+-0.02): never within 0.03 of the bounds -0.5 and 0.5
     return [(rng.integers(-10, 10, (3, 4)) + 0.5) * 0.1 + rng.uniform(-0.02, 0.02, (3, 4))]
+
+
+def _clamp_tensor_bounds(rng):
+    # x as _clamp_inputs; the bounds -0.5 and 0.5 as tensors (each gets the gradient
+    # of the elements it clamps)
+    return _clamp_inputs(rng) + [np.full(4, -0.5), np.full((3, 1), 0.5)]
+
+
+def _quotients(rng):
+    # a / b = k + 0.5 (+-0.2): never within 0.3 of an integer, where trunc/floor jump
+    b = rng.uniform(0.5, 2.0, (3, 4)) * rng.choice([-1.0, 1.0], (3, 4))
+    return [(rng.integers(-5, 5, (3, 4)) + 0.5 + rng.uniform(-0.2, 0.2, (3, 4))) * b, b]
 
 
 def _ties(rng):
@@ -71,6 +85,19 @@ CASES = [
          lambda a: a.clamp(min=-0.5), **TOL),
     Case("clamp", "max=0.5", _clamp_inputs, lambda a: a.clamp(max=0.5),
          lambda a: a.clamp(max=0.5), **TOL),
+    Case("clamp", "tensor bounds min (4,), max (3,1)", _clamp_tensor_bounds,
+         lambda a, lo, hi: a.clamp(lo, hi), lambda a, lo, hi: a.clamp(lo, hi), **TOL),
+    Case("add", "(2,3) + alpha=-0.5 * (3,)", _normal((2, 3), (3,)),
+         lambda a, b: a.add(b, alpha=-0.5), lambda a, b: a.add(b, alpha=-0.5), **TOL),
+    Case("sub", "(2,3) - alpha=2 * (2,1)", _normal((2, 3), (2, 1)),
+         lambda a, b: a.sub(b, alpha=2), lambda a, b: a.sub(b, alpha=2), **TOL),
+    # piecewise constant: the gradient is 0 (quotients clear of integers, so numerically too)
+    Case("div", "rounding_mode='trunc'", _quotients,
+         lambda a, b: a.div(b, rounding_mode="trunc"),
+         lambda a, b: a.div(b, rounding_mode="trunc"), **TOL),
+    Case("div", "rounding_mode='floor'", _quotients,
+         lambda a, b: a.div(b, rounding_mode="floor"),
+         lambda a, b: a.div(b, rounding_mode="floor"), **TOL),
     Case("maximum", "(2,3,4) vs (4,) broadcast", _normal((2, 3, 4), (4,)),
          lambda a, b: a.maximum(b), lambda a, b: a.maximum(b), **TOL),
     Case("maximum", "ties split the gradient", _ties,

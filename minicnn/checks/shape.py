@@ -2,8 +2,8 @@
 
 float32 parity tolerance: these operators only move values, so outputs and
 gradients equal PyTorch's exactly (atol = rtol = 0), except indexing with
-repeated indices, expand and repeat, whose gradients add the copies' terms in
-some order (1e-6).
+repeated indices, expand, repeat and the copying pad modes, whose gradients
+add the copies' terms in some order (1e-6).
 """
 import numpy as np
 
@@ -97,6 +97,16 @@ CASES = [
          lambda x: _torch_pad(x, (1, 1, 2, 0)), **EXACT),
     Case("pad", "(-1, 2) crops and pads", _normal((2, 4)),
          lambda x: _functional("pad")(x, (-1, 2)), lambda x: _torch_pad(x, (-1, 2)), **EXACT),
+    # The copying modes: a frame element's gradient is added to its source (summed copies).
+    Case("pad", "reflect (2, 1, 1, 2) NCHW", _normal((2, 2, 4, 3)),
+         lambda x: _functional("pad")(x, (2, 1, 1, 2), mode="reflect"),
+         lambda x: _torch_pad(x, (2, 1, 1, 2), mode="reflect"), **REPEATS),
+    Case("pad", "replicate (3, 1, 0, 2) NCHW", _normal((2, 2, 4, 3)),
+         lambda x: _functional("pad")(x, (3, 1, 0, 2), mode="replicate"),
+         lambda x: _torch_pad(x, (3, 1, 0, 2), mode="replicate"), **REPEATS),
+    Case("pad", "circular (1, 3, 2, -1) NCHW", _normal((2, 2, 4, 3)),
+         lambda x: _functional("pad")(x, (1, 3, 2, -1), mode="circular"),
+         lambda x: _torch_pad(x, (1, 3, 2, -1), mode="circular"), **REPEATS),
     Case("squeeze", "all size-1 dims", _normal((1, 3, 1, 2)), lambda x: x.squeeze(),
          lambda x: x.squeeze(), **EXACT),
     Case("squeeze", "dim 2", _normal((1, 3, 1, 2)), lambda x: x.squeeze(2),

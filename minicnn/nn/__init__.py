@@ -15,6 +15,7 @@ module                   contents
 ``pooling``              MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d
 ``dropout``              Dropout, Dropout2d
 ``shape``                Flatten, Unflatten, ChannelShuffle
+``padding``              ZeroPad2d, ReflectionPad2d, ReplicationPad2d
 ``resample``             Upsample, UpsamplingNearest2d, UpsamplingBilinear2d,
                          PixelShuffle, PixelUnshuffle
 ``fold``                 Unfold, Fold
@@ -43,6 +44,7 @@ from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
 from .pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from .resample import (PixelShuffle, PixelUnshuffle, Upsample, UpsamplingBilinear2d,
                        UpsamplingNearest2d)
+from .padding import ReflectionPad2d, ReplicationPad2d, ZeroPad2d
 from .shape import ChannelShuffle, Flatten, Unflatten
 from .squeeze_excitation import SqueezeExcitation
 from .sync_batch_norm import SyncBatchNorm
@@ -51,7 +53,8 @@ from . import blocks, parallel, utils  # noqa: E402  (blocks build on the layers
 __all__ = ["functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential",
            "ModuleList", "ModuleDict", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
            "InstanceNorm2d", "GroupNorm", "LayerNorm", "Linear",
-           "Identity", "Dropout", "Flatten", "ChannelShuffle", "ReLU", "ReLU6", "LeakyReLU", "ELU",
+           "Identity", "Dropout", "Flatten", "ChannelShuffle",
+           "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "ReLU", "ReLU6", "LeakyReLU", "ELU",
            "SiLU", "Hardswish", "Hardsigmoid", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax",
            "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "SqueezeExcitation",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "blocks", "utils", "Dropout2d", "Unflatten",

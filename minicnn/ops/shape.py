@@ -177,6 +177,62 @@ class Pad(Function):
         return grad
 
 
+class PadMode(Function):
+    """Reflect, replicate or circular padding along the padded axes.
+
+    Along an axis of size ``n`` padded by ``(b, a)``, output position ``i``
+    (``0 <= i < n + b + a``) copies input position ``r(i)``, with ``j = i - b``:
+
+    * ``reflect``:   ``r = (n-1) - |(n-1) - |j||`` (mirrored at the edges, which are
+      not repeated: ``[1 2 3] -> 2 | 1 2 3 | 2``; needs ``b, a < n``);
+    * ``replicate``: ``r = clip(j, 0, n-1)`` (the edge value repeated);
+    * ``circular``:  ``r = j mod n`` (wrapped around; needs ``b, a <= n``).
+
+    A negative width crops (``j`` starts inside); circular padding wraps
+    around what the crop kept, as PyTorch's does. Axes are gathered one
+    after another, ``y = take(x, r, axis)``, so corners combine the rules.
+
+    ``dL/dx[k] = sum_{i: r(i) = k} g[i]`` per axis (a scatter-add, in the
+    reverse order of the axes): an input element copied to the frame gets
+    the gradient of every copy.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, widths, mode):
+        xp = xp_of(x)
+        gathers = [(axis, _pad_source(n, before, after, mode), n)
+                   for axis, (n, (before, after)) in enumerate(zip(x.shape, widths))
+                   if (before, after) != (0, 0)]
+        out = x
+        for axis, source, _ in gathers:
+            out = xp.take(out, xp.asarray(source), axis=axis)
+        ctx.gathers = gathers
+        return out if gathers else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        xp = xp_of(grad_out)
+        grad = grad_out
+        for axis, source, n in reversed(ctx.gathers):
+            moved = xp.moveaxis(grad, axis, 0)  # (n + b + a, ...) with the padded axis first
+            summed = xp.zeros((n,) + moved.shape[1:], dtype=grad.dtype)
+            xp.add.at(summed, xp.asarray(source), moved)  # scatter-add: copies accumulate
+            grad = xp.moveaxis(summed, 0, axis)
+        return grad
+
+
+def _pad_source(n, before, after, mode):
+    """``r(i)`` of :class:`PadMode`: the input position each output position copies (NumPy)."""
+    j = np.arange(-before, n + after)
+    if mode == "reflect":
+        return (n - 1) - np.abs((n - 1) - np.abs(j))
+    if mode == "replicate":
+        return np.clip(j, 0, n - 1)
+    # circular wraps around what is left after cropping (PyTorch crops first)
+    start, kept = max(-before, 0), n - max(-before, 0) - max(-after, 0)
+    return start + np.mod(np.arange(n + before + after) - max(before, 0), kept)
+
+
 def _pad_windows(shape, widths):
     """The slices of ``x`` (src) and of the padded output (dst) that hold the same elements."""
     src, dst = [], []
@@ -390,13 +446,22 @@ def chunk(input, chunks, dim=0):
     return split(input, size, axis)
 
 
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input, pad, mode="constant", value=None):
-    """Pad with ``value`` (None means 0). ``pad`` lists (before, after) pairs from the
-    LAST dimension backwards, as in PyTorch: ``(left, right)`` pads the last dim,
-    ``(left, right, top, bottom)`` the last two. A negative width crops."""
+    """Pad ``input``; ``pad`` lists (before, after) pairs from the LAST dimension backwards,
+    as in PyTorch: ``(left, right)`` pads the last dim, ``(left, right, top, bottom)`` the
+    last two. A negative width crops.
+
+    ``mode='constant'`` fills with ``value`` (None means 0); ``'reflect'``,
+    ``'replicate'`` and ``'circular'`` copy input values (see :class:`PadMode`)
+    and, as in PyTorch, pad the last 1, 2 or 3 dims of an input with one or
+    two more dims (a batch and/or a channel axis) and take no ``value``.
+    """
     require_tensor(input, "input", "pad")
-    if mode != "constant":
-        raise ValueError(f"pad: mode must be 'constant' (the only mode implemented), got {mode!r}")
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {PAD_MODES}, got {mode!r}")
     if not isinstance(pad, (tuple, list)) or not all(_is_int(p) for p in pad):
         raise TypeError(f"pad: pad must be a tuple of ints, got {pad!r}")
     pad = tuple(int(p) for p in pad)
@@ -410,10 +475,39 @@ def pad(input, pad, mode="constant", value=None):
         cropped = -min(before, 0) - min(after, 0)
         if cropped > n:  # as PyTorch, crop first, then pad
             raise ValueError(f"pad: pad {pad} crops {cropped} from dim {d}, which has size {n}")
+    if mode != "constant":
+        _check_pad_mode(input, pad, widths, mode, value)
+        return PadMode.apply(input, widths=tuple(widths), mode=mode)
     value = 0 if value is None else value
     if not isinstance(value, numbers.Real):
         raise TypeError(f"pad: value must be a number, got {type(value).__name__}")
     return Pad.apply(input, widths=tuple(widths), value=value)
+
+
+def _check_pad_mode(input, pad, widths, mode, value):
+    """PyTorch's rules for the copying modes (checked before anything is computed)."""
+    if value is not None and value != 0:
+        raise ValueError(f"pad: mode {mode!r} takes no value (it copies input values), "
+                         f"got value={value!r}")
+    spatial = len(pad) // 2
+    if spatial not in (1, 2, 3) or input.ndim not in (spatial + 1, spatial + 2):
+        raise ValueError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of an input with one "
+                         f"or two more (batch, channel); got {len(pad)} widths for a "
+                         f"{input.ndim}-D input of shape {input.shape}")
+    for d in range(input.ndim - spatial, input.ndim):
+        n, (before, after) = input.shape[d], widths[d]
+        if n == 0:
+            raise ValueError(f"pad: mode {mode!r} needs a non-empty dim {d} to copy from, "
+                             f"input shape {input.shape}")
+        if mode == "reflect" and max(before, after) >= n:
+            raise ValueError(f"pad: reflect padding must be less than the size of the dim it "
+                             f"pads: pad {pad} on dim {d} of size {n}")
+        if mode == "circular" and max(before, after) > n:
+            raise ValueError(f"pad: circular padding must be at most the size of the dim it "
+                             f"pads: pad {pad} on dim {d} of size {n}")
+    for d in range(input.ndim - spatial):
+        if input.shape[d] == 0 and input.ndim == spatial + 1:
+            raise ValueError(f"pad: mode {mode!r} on an empty input of shape {input.shape}")
 
 
 def _sizes(sizes, op):

@@ -89,6 +89,10 @@ OPS = [
     Op("split", F.split, "list_args"),
     Op("chunk", F.chunk),
     Op("nn.functional.pad", F.pad, "constant"),
+    Op("nn.functional.pad", F.pad, "reflect"),
+    Op("nn.functional.pad", F.pad, "replicate"),
+    Op("nn.functional.pad", F.pad, "replicate_negative"),
+    Op("nn.functional.pad", F.pad, "circular"),
     Op("nn.functional.channel_shuffle", F.channel_shuffle),
     Op("view_as", lambda input, other: input.view_as(other)),
     Op("reshape_as", lambda input, other: input.reshape_as(other)),
@@ -195,4 +199,7 @@ MODULES = [
     ModuleEntry("BCELoss", nn.BCELoss),
     ModuleEntry("BCEWithLogitsLoss", nn.BCEWithLogitsLoss),
     ModuleEntry("KLDivLoss", nn.KLDivLoss),
+    ModuleEntry("ZeroPad2d", nn.ZeroPad2d),
+    ModuleEntry("ReflectionPad2d", nn.ReflectionPad2d),
+    ModuleEntry("ReplicationPad2d", nn.ReplicationPad2d),
 ]

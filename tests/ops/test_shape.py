@@ -335,8 +335,8 @@ def test_pad_bad_input():
         F.pad(mc.ones(2, 2), (1,))
     with pytest.raises(ValueError, match=r"at most 2 per dimension \(2 for this 1-D input\)"):
         F.pad(mc.ones(2), (1, 1, 1, 1))
-    with pytest.raises(ValueError, match="pad: mode must be 'constant'"):
-        F.pad(mc.ones(2), (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="pad: mode must be one of"):
+        F.pad(mc.ones(2), (1, 1), mode="edge")
     with pytest.raises(ValueError, match=r"pad: pad \(-2, -1\) crops 3 from dim 0, which has "
                                          r"size 2"):
         F.pad(mc.ones(2), (-2, -1))
