@@ -29,6 +29,22 @@ class MixedDtypes(UnsupportedForm, TypeError):
         super().__init__(op, "dtype-promotion", message)
 
 
+#: The memory formats a copy or cast can be asked for. minicnn's arrays are
+#: always row-major, which is what both "contiguous" and "preserve" mean for them.
+MEMORY_FORMATS = ("preserve_format", "contiguous_format")
+
+
+def check_memory_format(memory_format, op: str) -> None:
+    """PyTorch's ``memory_format=`` (by name): the row-major ones pass, channels-last is
+    an :class:`UnsupportedForm`, anything else a ValueError."""
+    if memory_format in ("channels_last", "channels_last_3d"):
+        raise UnsupportedForm(op, "memory-format", f"memory_format={memory_format!r} was given; "
+                              f"minicnn arrays are always row-major (NCHW)")
+    if memory_format not in MEMORY_FORMATS:
+        raise ValueError(f"{op}: memory_format must be one of {MEMORY_FORMATS}, "
+                         f"got {memory_format!r}")
+
+
 def _is_int(value) -> bool:
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool)
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import autograd
 from ._device import device
 from .backend import is_cupy_array, xp_of
-from ._validation import UnsupportedForm, is_floating
+from ._validation import UnsupportedForm, check_memory_format, is_floating
 
 float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
 int8, int32, int64, uint8 = np.dtype("int8"), np.dtype("int32"), np.dtype("int64"), np.dtype("uint8")
@@ -366,13 +366,16 @@ class Tensor:
         """This tensor with ``other``'s dtype (itself when it already has it)."""
         return self.type(other.dtype)
 
-    def float(self) -> "Tensor":
+    def float(self, memory_format="preserve_format") -> "Tensor":
+        check_memory_format(memory_format, "float")
         return self.type(float32)
 
-    def double(self) -> "Tensor":
+    def double(self, memory_format="preserve_format") -> "Tensor":
+        check_memory_format(memory_format, "double")
         return self.type(float64)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format="preserve_format") -> "Tensor":
+        check_memory_format(memory_format, "long")
         return self.type(int64)
 
     @property
@@ -500,7 +503,12 @@ class Tensor:
         return _F.norm(self, p, dim, keepdim, dtype)
     def flatten(self, start_dim=0, end_dim=-1): return _F.flatten(self, start_dim, end_dim)
     def transpose(self, dim0, dim1): return _F.transpose(self, dim0, dim1)
-    def t(self): return _F.transpose(self, 0, 1) if self.ndim == 2 else self
+    def t(self):
+        """The transpose of a 2-D tensor; a 0-D or 1-D one as it is (as PyTorch)."""
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got shape {self.shape}; "
+                             f"use transpose(dim0, dim1) or permute")
+        return _F.transpose(self, 0, 1) if self.ndim == 2 else self
     def permute(self, *dims): return _F.permute(self, _shape_args(dims))
     def squeeze(self, dim=None): return _F.squeeze(self, dim)
     def unsqueeze(self, dim): return _F.unsqueeze(self, dim)

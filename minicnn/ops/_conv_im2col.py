@@ -372,4 +372,5 @@ def im2col(x, kernel_size, stride, padding, dilation, out_size):
     layout = next(chunks)
     for n0, n1, chunk in chunks:
         layout.to_grid(xp, chunk, cols[n0:n1])
-    return cols.reshape(n_batch, channels * k_h * k_w, -1)
+    # the length spelled out: -1 cannot be inferred from an empty batch
+    return cols.reshape(n_batch, channels * k_h * k_w, out_size[0] * out_size[1])

@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import UnsupportedForm, is_floating
+from .._validation import check_memory_format, is_floating
 from ..autograd import unbroadcast
 from ..backend import xp_of
 from ..function import Function
@@ -603,19 +603,9 @@ def cast(input, dtype):
     return Cast.apply(input, dtype=np.dtype(dtype))
 
 
-#: The memory formats a copy can be asked for. minicnn's arrays are always
-#: row-major, which is both what "contiguous" and "preserve" mean for them.
-MEMORY_FORMATS = ("preserve_format", "contiguous_format")
-
-
 def clone(input, *, memory_format="preserve_format"):
     """A copy of ``input`` that stays in the graph (``memory_format``: see
-    :data:`MEMORY_FORMATS`; the channels-last formats are not supported)."""
+    :func:`~minicnn._validation.check_memory_format`)."""
     require_tensor(input, "input", "clone")
-    if memory_format in ("channels_last", "channels_last_3d"):
-        raise UnsupportedForm("clone", "memory-format", f"memory_format={memory_format!r} was "
-                              f"given; minicnn arrays are always row-major (NCHW)")
-    if memory_format not in MEMORY_FORMATS:
-        raise ValueError(f"clone: memory_format must be one of {MEMORY_FORMATS}, "
-                         f"got {memory_format!r}")
+    check_memory_format(memory_format, "clone")
     return Clone.apply(input)

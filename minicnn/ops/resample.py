@@ -33,7 +33,7 @@ import numbers
 
 import numpy as np
 
-from .._validation import _is_int, require_bool
+from .._validation import UnsupportedForm, _is_int, require_bool
 from ..backend import xp_of
 from ..function import Function
 from ._common import require_float_input
@@ -164,7 +164,8 @@ def resize_arguments(op, size, scale_factor, mode, align_corners, recompute_scal
         align_corners = False if align_corners is None else \
             require_bool(align_corners, "align_corners", op)
     if require_bool(antialias, "antialias", op):
-        raise NotImplementedError(f"{op}: antialias=True is not implemented in minicnn")
+        raise UnsupportedForm(op, "antialias", "antialias=True was given; minicnn resamples "
+                                               "without a low-pass filter")
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r} "
                          f"and scale_factor={scale_factor!r}")
@@ -200,6 +201,10 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     """
     op = "interpolate"
     require_float_input(input, "input", op)
+    if input.ndim in (3, 5):
+        raise UnsupportedForm(op, "resample-1d-3d", f"a {input.ndim}-D input (shape "
+                              f"{tuple(input.shape)}) was given; minicnn resizes images, "
+                              f"(N, C, H, W) only")
     size, scale, mode, align_corners = resize_arguments(
         op, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
     if input.ndim != 4:

@@ -30,6 +30,16 @@ class Op:
         return f"{self.name}.{self.variant}" if self.variant else self.name
 
 
+def method(name):
+    """An OpInfo of a Tensor method (``expand``, ``view_as``, ``__radd__``): minicnn's
+    ``Tensor.<name>``, which, as PyTorch's method descriptors do, needs a Tensor ``self``."""
+    def call(input, *args, **kwargs):
+        if not isinstance(input, minicnn.Tensor):
+            raise TypeError(f"Tensor.{name}: self must be a Tensor, got {type(input).__name__}")
+        return getattr(minicnn.Tensor, name)(input, *args, **kwargs)
+    return call
+
+
 @dataclass(frozen=True)
 class ModuleEntry:
     name: str             # ModuleInfo's class name, e.g. "BatchNorm2d"
@@ -59,6 +69,27 @@ OPS = [
     Op("min", F.min, "binary"),
     Op("where", lambda input, condition, other: F.where(condition, input, other)),
     Op("clone", F.clone),
+    Op("__radd__", method("__radd__")),
+    # (no reference_inputs: they call the unbound method with a Python number as self,
+    # where PyTorch returns NotImplemented rather than computing anything)
+    Op("__rsub__", method("__rsub__"), reference=False),
+    Op("__rmul__", method("__rmul__")),
+    Op("__rpow__", method("__rpow__"), reference=False),
+    Op("__rmatmul__", method("__rmatmul__")),
+    # comparisons and logic
+    Op("eq", minicnn.eq),
+    Op("ne", minicnn.ne),
+    Op("lt", minicnn.lt),
+    Op("le", minicnn.le),
+    Op("gt", minicnn.gt),
+    Op("ge", minicnn.ge),
+    Op("all", minicnn.all),
+    Op("any", minicnn.any),
+    Op("masked_fill", F.masked_fill),
+    # dtype conversions
+    Op("double", method("double")),
+    Op("float", method("float")),
+    Op("long", method("long")),
     # reductions
     Op("sum", F.sum),
     Op("mean", F.mean),
@@ -74,7 +105,21 @@ OPS = [
     Op("amin", F.amin),
     Op("argmax", F.argmax),
     Op("argmin", F.argmin),
-    # shape
+    Op("norm", F.norm),
+    Op("norm", F.norm, "fro"),
+    Op("norm", F.norm, "inf"),
+    Op("topk", F.topk),
+    Op("sort", F.sort),
+    # shape and selection
+    Op("expand", method("expand")),
+    Op("expand_as", method("expand_as")),
+    Op("repeat", method("repeat")),
+    Op("view_as", method("view_as")),
+    Op("reshape_as", method("reshape_as")),
+    Op("t", method("t")),
+    Op("__getitem__", method("__getitem__")),
+    Op("gather", F.gather),
+    Op("index_select", F.index_select),
     Op("reshape", F.reshape),
     Op("view", lambda input, *shape: input.view(*shape)),
     Op("flatten", F.flatten),
@@ -127,9 +172,17 @@ OPS = [
     Op("nn.functional.adaptive_avg_pool2d", F.adaptive_avg_pool2d),
     Op("nn.functional.adaptive_max_pool2d", F.adaptive_max_pool2d),
     Op("nn.functional.batch_norm", F.batch_norm),
+    Op("nn.functional.batch_norm", F.batch_norm, "without_cudnn"),
     Op("nn.functional.layer_norm", F.layer_norm),
     Op("nn.functional.group_norm", F.group_norm),
     Op("nn.functional.instance_norm", F.instance_norm),
+    Op("nn.functional.normalize", F.normalize),
+    # resampling
+    Op("nn.functional.interpolate", F.interpolate, "nearest"),
+    Op("nn.functional.interpolate", F.interpolate, "bilinear"),
+    Op("nn.functional.pixel_shuffle", F.pixel_shuffle),
+    Op("nn.functional.pixel_unshuffle", F.pixel_unshuffle),
+    Op("nn.functional.unfold", F.unfold),
     # activations, softmax
     Op("nn.functional.relu", F.relu),
     Op("nn.functional.relu6", F.relu6),
@@ -143,7 +196,6 @@ OPS = [
     Op("nn.functional.softplus", F.softplus),
     Op("nn.functional.mish", F.mish),
     Op("nn.functional.prelu", F.prelu),
-    Op("nn.functional.normalize", F.normalize),
     Op("softmax", F.softmax),
     Op("softmax", F.softmax, "with_dtype"),
     Op("log_softmax", F.log_softmax),
@@ -153,14 +205,14 @@ OPS = [
     Op("nn.functional.nll_loss", F.nll_loss),
     Op("nn.functional.mse_loss", F.mse_loss),
     Op("nn.functional.binary_cross_entropy_with_logits", F.binary_cross_entropy_with_logits),
+    Op("nn.functional.binary_cross_entropy", F.binary_cross_entropy),
     Op("nn.functional.l1_loss", F.l1_loss),
     Op("nn.functional.smooth_l1_loss", F.smooth_l1_loss),
     Op("nn.functional.huber_loss", F.huber_loss),
-    Op("nn.functional.binary_cross_entropy", F.binary_cross_entropy),
     Op("nn.functional.kl_div", F.kl_div),
-    # Not here: one_hot (its OpInfo draws int64 samples, which cannot require the gradient
-    # sample_inputs asks for; tests/ops/test_loss_probability.py compares it with PyTorch)
-    # and dropout2d (random: no OpInfo comparison; its mask is checked by definition).
+    Op("nn.functional.one_hot", F.one_hot, dtype="int64"),
+    # Not here: dropout and dropout2d (random masks: no comparison with PyTorch's RNG;
+    # their masks are checked by definition in tests/ops/test_dropout.py).
 ]
 
 MODULES = [
@@ -190,15 +242,15 @@ MODULES = [
     ModuleEntry("CrossEntropyLoss", nn.CrossEntropyLoss),
     ModuleEntry("NLLLoss", nn.NLLLoss),
     ModuleEntry("MSELoss", nn.MSELoss),
-    ModuleEntry("PReLU", nn.PReLU),
-    ModuleEntry("Softplus", nn.Softplus),
-    ModuleEntry("Mish", nn.Mish),
     ModuleEntry("L1Loss", nn.L1Loss),
     ModuleEntry("SmoothL1Loss", nn.SmoothL1Loss),
     ModuleEntry("HuberLoss", nn.HuberLoss),
+    ModuleEntry("KLDivLoss", nn.KLDivLoss),
     ModuleEntry("BCELoss", nn.BCELoss),
     ModuleEntry("BCEWithLogitsLoss", nn.BCEWithLogitsLoss),
-    ModuleEntry("KLDivLoss", nn.KLDivLoss),
+    ModuleEntry("PReLU", nn.PReLU),
+    ModuleEntry("Softplus", nn.Softplus),
+    ModuleEntry("Mish", nn.Mish),
     ModuleEntry("ZeroPad2d", nn.ZeroPad2d),
     ModuleEntry("ReflectionPad2d", nn.ReflectionPad2d),
     ModuleEntry("ReplicationPad2d", nn.ReplicationPad2d),

@@ -191,8 +191,11 @@ def test_interpolate_bad_input():
         F.interpolate(x, scale_factor=0.2)
     with pytest.raises(NotImplementedError, match="antialias=True"):
         F.interpolate(x, size=2, mode="bilinear", antialias=True)
-    with pytest.raises(ValueError, match=r"input must be 4-D \(N, C, H, W\)"):
+    with pytest.raises(NotImplementedError, match=r"a 3-D input .* minicnn resizes images, "
+                                                  r"\(N, C, H, W\) only .*'resample-1d-3d'"):
         F.interpolate(minicnn.zeros(1, 1, 4), size=2)
+    with pytest.raises(ValueError, match=r"input must be 4-D \(N, C, H, W\)"):
+        F.interpolate(minicnn.zeros(1, 4), size=2)
     with pytest.raises(TypeError, match="floating-point"):
         F.interpolate(minicnn.tensor(np.zeros((1, 1, 2, 2), dtype=np.int64)), size=2)
     with pytest.raises(ValueError, match="Upsample: mode must be one of"):
