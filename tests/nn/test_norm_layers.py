@@ -137,7 +137,7 @@ def test_bad_input_is_refused_before_any_state_changes(make, x, error, match):
     (lambda: nn.GroupNorm(2, 4, affine=1), TypeError, r"GroupNorm: affine must be a bool"),
     (lambda: nn.LayerNorm(0), ValueError, r"LayerNorm: normalized_shape must be >= 1, got 0"),
     (lambda: nn.LayerNorm("4"), TypeError, r"LayerNorm: normalized_shape must be an int or"),
-    (lambda: nn.LayerNorm(4, eps=None), TypeError, r"LayerNorm: eps must be a real number"),
+    (lambda: nn.LayerNorm(4, eps=-1e-5), ValueError, r"LayerNorm: eps must be >= 0"),
     (lambda: nn.InstanceNorm2d(3, momentum=1.5), ValueError, r"InstanceNorm2d: momentum must be"),
     (lambda: nn.BatchNorm1d(3, dtype=minicnn.int64), TypeError,
      r"BatchNorm1d: dtype must be float32 or float64"),
