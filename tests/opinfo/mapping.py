@@ -108,6 +108,7 @@ OPS = [
     Op("norm", F.norm),
     Op("norm", F.norm, "fro"),
     Op("norm", F.norm, "inf"),
+    Op("norm", F.norm, "nuc"),  # unsupported: raises
     Op("topk", F.topk),
     Op("sort", F.sort),
     # shape and selection
@@ -139,29 +140,6 @@ OPS = [
     Op("nn.functional.pad", F.pad, "replicate_negative"),
     Op("nn.functional.pad", F.pad, "circular"),
     Op("nn.functional.channel_shuffle", F.channel_shuffle),
-    Op("view_as", lambda input, other: input.view_as(other)),
-    Op("reshape_as", lambda input, other: input.reshape_as(other)),
-    Op("expand", lambda input, *sizes: input.expand(*sizes)),
-    Op("expand_as", lambda input, other: input.expand_as(other)),
-    Op("repeat", lambda input, *repeats: input.repeat(*repeats)),
-    # selection, comparisons, logical reductions, norms (Tensor methods and top-level functions)
-    Op("gather", minicnn.gather),
-    Op("index_select", minicnn.index_select),
-    Op("masked_fill", minicnn.masked_fill),
-    Op("topk", minicnn.topk),
-    Op("sort", minicnn.sort),
-    Op("eq", minicnn.eq),
-    Op("ne", minicnn.ne),
-    Op("lt", minicnn.lt),
-    Op("le", minicnn.le),
-    Op("gt", minicnn.gt),
-    Op("ge", minicnn.ge),
-    Op("all", minicnn.all),
-    Op("any", minicnn.any),
-    Op("norm", minicnn.norm),
-    Op("norm", minicnn.norm, "fro"),
-    Op("norm", minicnn.norm, "inf"),
-    Op("norm", minicnn.norm, "nuc"),  # unsupported: raises
     # linear algebra, convolution, pooling, normalisation
     Op("matmul", F.matmul),
     Op("nn.functional.linear", F.linear),
