@@ -24,6 +24,9 @@ class Op:
     variant: str = ""     # OpInfo.variant_test_name
     reference: bool = True  # also run reference_inputs (when cheap enough)
     dtype: str = "float64"  # the dtype the samples are drawn in
+    # Random ops (dropout): a function ndim -> the axes one mask value is shared over.
+    # PyTorch then computes the op with minicnn's own mask (test_opinfo._random_reference).
+    mask_axes: object = None
 
     @property
     def id(self) -> str:
@@ -189,8 +192,10 @@ OPS = [
     Op("nn.functional.huber_loss", F.huber_loss),
     Op("nn.functional.kl_div", F.kl_div),
     Op("nn.functional.one_hot", F.one_hot, dtype="int64"),
-    # Not here: dropout and dropout2d (random masks: no comparison with PyTorch's RNG;
-    # their masks are checked by definition in tests/ops/test_dropout.py).
+    # random masks: elementwise; whole channels (a 3-D input is (N, C, L), as PyTorch 2.13)
+    Op("nn.functional.dropout", F.dropout, mask_axes=lambda ndim: ()),
+    Op("nn.functional.dropout2d", F.dropout2d,
+       mask_axes=lambda ndim: (-1,) if ndim == 3 else (-2, -1)),
 ]
 
 MODULES = [

@@ -122,8 +122,11 @@ def _run_sample(entry, sample, rng, grads=True):
     except UnsupportedForm as error:
         _expect_documented(error)
         return
-    theirs = _opinfo(entry).op(*convert.torch((sample.input,) + tuple(sample.args)),
-                               **convert.torch(dict(sample.kwargs)))
+    if entry.mask_axes is None:
+        theirs = _opinfo(entry).op(*convert.torch((sample.input,) + tuple(sample.args)),
+                                   **convert.torch(dict(sample.kwargs)))
+    else:
+        theirs = _random_reference(entry, sample, ours, convert)
     ours_flat, theirs_flat = flatten_outputs(ours), flatten_outputs(theirs)
     assert len(ours_flat) == len(theirs_flat), (
         f"{what}: {len(ours_flat)} outputs, torch gives {len(theirs_flat)}")
@@ -131,6 +134,26 @@ def _run_sample(entry, sample, rng, grads=True):
         _close(f"{what}: output {k}", o, t)
     if grads:
         _check_grads(what, theirs_flat, ours_flat, convert.leaves(), rng)
+
+
+def _random_reference(entry, sample, ours, convert):
+    """A random op (dropout) computed by PyTorch with minicnn's mask: no two RNGs agree, so
+    the mask is read off minicnn's output (kept where it is nonzero; the samples hold no
+    exact zeros), shared over ``entry.mask_axes``, and PyTorch evaluates
+    ``y = x * mask / (1 - p)`` (identity when not training or p = 0, zeros when p = 1).
+    A mask of the wrong structure (single elements dropped inside a kept channel) or a
+    wrong scale then shows as an output mismatch; the gradients follow by autograd."""
+    x = convert.torch(sample.input)
+    p = float(sample.kwargs.get("p", sample.args[0] if sample.args else 0.5))
+    if not sample.kwargs.get("training", True) or p == 0:
+        return x * 1.0
+    if p == 1:
+        return x * 0.0
+    axes = tuple(a % x.ndim for a in entry.mask_axes(x.ndim))
+    kept = np.asarray(as_numpy(ours) != 0)
+    if axes:
+        kept = kept.any(axis=axes, keepdims=True)
+    return x * torch.from_numpy(kept).to(x.dtype) / (1 - p)
 
 
 def _samples(entry, inputs):
