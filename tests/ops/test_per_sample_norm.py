@@ -184,10 +184,11 @@ def test_matches_torch(data, op, seed, path):
     and its Numba kernels (which serve float32 arrays from norm.NUMBA_MIN_SIZE elements)."""
     config = data.draw(layer_configs() if op == "layer_norm" else group_configs())
     fn, shape, param_shape = _call(op, config)
-    # A set of one element normalises to exactly 0 (x - mean = 0); PyTorch's float32
-    # rounding of x - mean (~1e-7 |x|) is amplified by 1/sqrt(eps) ~ 316 to ~3e-5, over TOL:
-    # those sets are compared in float64, where the same amplification stays ~1e-13.
-    dtype = np.float64 if _set_size(op, config) == 1 else np.float32
+    # Sets of one or two elements are ill-conditioned in float32 on both sides: x_hat is
+    # exactly 0 or +-1 and the input gradient's projection cancels to its eps term, so
+    # rounding is amplified by up to 1/var (measured: 1e-3 apart at |grad| ~ 10). Those
+    # are compared in float64, where the same amplification stays below 1e-9.
+    dtype = np.float64 if _set_size(op, config) <= 2 else np.float32
     inputs = [a.astype(dtype) for a in _data(shape, param_shape, seed, offset=2.0)]
     numba_min_size = norm.NUMBA_MIN_SIZE
     norm.NUMBA_MIN_SIZE = 0 if path == "numba" else 1 << 62
