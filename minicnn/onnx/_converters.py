@@ -183,13 +183,20 @@ def _channel_scale(g, function, args, kwargs, result):
 
 
 # ------------------------------------------------------------------ conv, norm, linear
-def _conv(g, function, args, kwargs, result):
+def _conv_arguments(name, function, args, kwargs):
+    """``(x, weight, bias, (top, bottom), (left, right))`` of a traced Conv2d or
+    ConvTranspose2d; ONNX's Conv/ConvTranspose take only batched 4-D inputs."""
     _expect(function, kwargs, ("stride", "padding", "dilation", "groups", "out_size"))
     x, weight, bias = args
     if x.ndim != 4:
-        raise OnnxExportError(f"Conv2d: ONNX export needs a batched (N, C, H, W) input, got "
+        raise OnnxExportError(f"{name}: ONNX export needs a batched (N, C, H, W) input, got "
                               f"shape {tuple(x.shape)}")
-    (top, bottom), (left, right) = kwargs["padding"]
+    return (x, weight, bias, *kwargs["padding"])
+
+
+def _conv(g, function, args, kwargs, result):
+    x, weight, bias, (top, bottom), (left, right) = _conv_arguments("Conv2d", function, args,
+                                                                    kwargs)
     inputs = [g.name(x), g.name(weight)] + ([g.name(bias)] if bias is not None else [])
     return g.node("Conv", inputs, kernel_shape=list(weight.shape[2:]),
                   strides=list(kwargs["stride"]), dilations=list(kwargs["dilation"]),
@@ -197,12 +204,8 @@ def _conv(g, function, args, kwargs, result):
 
 
 def _conv_transpose(g, function, args, kwargs, result):
-    _expect(function, kwargs, ("stride", "padding", "dilation", "groups", "out_size"))
-    x, weight, bias = args
-    if x.ndim != 4:
-        raise OnnxExportError(f"ConvTranspose2d: ONNX export needs a batched (N, C, H, W) input, "
-                              f"got shape {tuple(x.shape)}")
-    (top, bottom), (left, right) = kwargs["padding"]
+    x, weight, bias, (top, bottom), (left, right) = _conv_arguments("ConvTranspose2d", function,
+                                                                    args, kwargs)
     stride, dilation = kwargs["stride"], kwargs["dilation"]
     # ONNX: out = s (in - 1) + output_padding + d (k - 1) + 1 - pad_begin - pad_end
     output_padding = [out - (s * (n - 1) + d * (k - 1) + 1 - p0 - p1)
