@@ -21,13 +21,22 @@ On machines whose environment pins OpenBLAS to an older kernel
 ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/ops.py``:
 the header of the table records which OpenBLAS kernel NumPy used.
 
+Cases (``CASES``), layers of ResNet, MobileNet, ShuffleNet and EfficientNet:
+dense 3x3, 1x1, depthwise 3x3 and 5x5 (stride 1 and 2), grouped 3x3 (g=2, 4,
+8), a ResNet stem (7x7 stride 2 at 224x224, no bias), a MobileNetV3
+squeeze-excitation block, batch norm, hardswish, channel shuffle.
+Targets (``TARGETS``) are issue 13's: forward+backward ratio <= 1.0 for every
+case, except dense 3x3 <= 1.15 and grouped <= 1.5.
+
     python benchmarks/ops.py                 # all cases, writes benchmarks/results/ops.md
     python benchmarks/ops.py depthwise       # only cases whose name contains "depthwise"
+    python benchmarks/ops.py g=8 --out x.md  # a filtered run writes only where --out says
 """
 import argparse
 import json
 import os
 import resource
+import shlex
 import statistics
 import subprocess
 import sys
@@ -40,6 +49,7 @@ sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
 THREADS = int(os.environ.get("MINICNN_BENCH_THREADS", os.cpu_count() or 1))
 
 # name: (input shapes, operator name, keyword arguments); the same call in both engines.
+# The shapes are the operands in call order; a conv without a bias shape gets bias=None.
 CASES = {
     "dense 3x3 N=8 64->64 56x56": ([(8, 64, 56, 56), (64, 64, 3, 3), (64,)], "conv2d",
                                    dict(padding=1)),
@@ -48,22 +58,46 @@ CASES = {
                                         dict(padding=1, groups=96)),
     "depthwise 3x3 s2 N=8 C=96 56x56": ([(8, 96, 56, 56), (96, 1, 3, 3), (96,)], "conv2d",
                                         dict(stride=2, padding=1, groups=96)),
+    # MobileNetV3-Large's 5x5 depthwise layers at 224x224 input
+    "depthwise 5x5 s1 N=8 C=120 28x28": ([(8, 120, 28, 28), (120, 1, 5, 5), (120,)], "conv2d",
+                                         dict(padding=2, groups=120)),
+    "depthwise 5x5 s2 N=8 C=72 56x56": ([(8, 72, 56, 56), (72, 1, 5, 5), (72,)], "conv2d",
+                                        dict(stride=2, padding=2, groups=72)),
+    # ShuffleNet / ResNeXt-like grouped convolutions
+    "grouped 3x3 g=2 N=8 64->64 28x28": ([(8, 64, 28, 28), (64, 32, 3, 3), (64,)], "conv2d",
+                                         dict(padding=1, groups=2)),
     "grouped 3x3 g=4 N=8 64->64 28x28": ([(8, 64, 28, 28), (64, 16, 3, 3), (64,)], "conv2d",
                                          dict(padding=1, groups=4)),
+    "grouped 3x3 g=8 N=8 128->128 28x28": ([(8, 128, 28, 28), (128, 16, 3, 3), (128,)],
+                                           "conv2d", dict(padding=1, groups=8)),
+    # ResNet's stem: no bias (a batch norm follows)
+    "stem 7x7 s2 N=8 3->64 224x224": ([(8, 3, 224, 224), (64, 3, 7, 7)], "conv2d",
+                                      dict(stride=2, padding=3)),
+    # MobileNetV3's SE: x, fc1 weight and bias (C -> C/4), fc2 weight and bias (C/4 -> C)
+    "se block N=8 C=96 14x14": ([(8, 96, 14, 14), (24, 96, 1, 1), (24,), (96, 24, 1, 1), (96,)],
+                                "se_block", {}),
     "batch_norm train N=8 C=64 56x56": ([(8, 64, 56, 56), (64,), (64,)], "batch_norm", {}),
     "hardswish N=8 C=116 28x28": ([(8, 116, 28, 28)], "hardswish", {}),
     "channel_shuffle g=2 N=8 C=116 28x28": ([(8, 116, 28, 28)], "channel_shuffle",
                                             dict(groups=2)),
 }
 
-TARGETS = {  # forward+backward ratio targets from the core issue
-    "dense": 1.3, "1x1": 1.0, "depthwise": 1.5, "grouped": 2.0, "batch_norm": 1.2,
-    "channel_shuffle": 1.2, "hardswish": 1.5,
-}
+# forward+backward ratio targets from issue 13, keyed by the case name's first word
+TARGETS = {"dense": 1.15, "grouped": 1.5}
+DEFAULT_TARGET = 1.0  # every other case
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "ops.md")
 
 
 def _target(name):
-    return TARGETS[name.split()[0]]
+    return TARGETS.get(name.split()[0], DEFAULT_TARGET)
+
+
+def _se_block(F, x, fc1_weight, fc1_bias, fc2_weight, fc2_bias):
+    """MobileNetV3's squeeze-excitation (torchvision's SqueezeExcitation), in F calls."""
+    scale = F.adaptive_avg_pool2d(x, 1)                              # (N, C, 1, 1)
+    scale = F.relu(F.conv2d(scale, fc1_weight, fc1_bias))            # (N, C/4, 1, 1)
+    scale = F.hardsigmoid(F.conv2d(scale, fc2_weight, fc2_bias))     # (N, C, 1, 1)
+    return x * scale                                                 # (N, C, H, W)
 
 
 def _engine_callables(engine, name):
@@ -89,6 +123,8 @@ def _engine_callables(engine, name):
             return F.batch_norm(inputs[0], *running, inputs[1], inputs[2], training=True)
         if op == "channel_shuffle":
             return F.channel_shuffle(inputs[0], kwargs["groups"])
+        if op == "se_block":
+            return _se_block(F, *inputs)
         return getattr(F, op)(*inputs, **kwargs)
 
     wrapped = [wrap(a) for a in arrays]
@@ -200,14 +236,16 @@ def write_markdown(rows, memory, rounds, repeats, path):
     import torch
 
     pinned = os.environ.get("OPENBLAS_CORETYPE")
+    command = shlex.join(["python", "benchmarks/ops.py", *sys.argv[1:]])  # filter included
     lines = [
         "# Operator benchmark: minicnn vs PyTorch (CPU, float32)",
         "",
-        f"`python benchmarks/ops.py` — {THREADS} threads for both engines; each engine in its "
+        f"`{command}` — {THREADS} threads for both engines; each engine in its "
         f"own process, alternating, {repeats} processes per engine x {rounds} timed calls; "
         f"medians. NumPy {np.__version__} ({_blas_kernel()}"
         f"{', OPENBLAS_CORETYPE=' + pinned if pinned else ''}), PyTorch {torch.__version__}, "
-        f"{os.cpu_count()} cores. Ratio = minicnn / PyTorch (lower is better).",
+        f"{os.cpu_count()} cores. Ratio = minicnn / PyTorch (lower is better); targets: "
+        f"issue 13's, on the forward+backward ratio.",
         "",
         "| case | fwd minicnn ms | fwd torch ms | fwd ratio | fwd+bwd minicnn ms | "
         "fwd+bwd torch ms | fwd+bwd ratio | target | met |",
@@ -231,7 +269,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=9, help="timed calls per process")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="processes per engine")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "ops.md"))
+    parser.add_argument("--out", help=f"markdown table to write (default: {DEFAULT_OUT}, "
+                                      "written only when no filter is given)")
     parser.add_argument("--child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--peak-child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -245,9 +284,11 @@ def main():
     if memory:
         print(f"peak memory dense fwd+bwd: minicnn {memory['minicnn']:.0f} MB, "
               f"torch {memory['torch']:.0f} MB")
-    if not args.filter:
-        write_markdown(rows, memory, args.rounds, args.repeats, args.out)
-        print(f"wrote {args.out}")
+    # a filtered run is a partial table: it replaces the results file only when asked to
+    out = args.out or (None if args.filter else DEFAULT_OUT)
+    if out:
+        write_markdown(rows, memory, args.rounds, args.repeats, out)
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":
