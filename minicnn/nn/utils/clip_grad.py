@@ -1,4 +1,4 @@
-"""``minicnn.nn.utils``: gradient clipping, as ``torch.nn.utils``.
+"""Gradient clipping, as ``torch.nn.utils.clip_grad``.
 
 ``clip_grad_norm_`` rescales all gradients together so that their joint norm
 is at most ``max_norm``::
@@ -18,8 +18,8 @@ import warnings
 
 import numpy as np
 
-from ..backend import xp_of
-from ..tensor import Tensor
+from ...backend import xp_of
+from ...tensor import Tensor
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
