@@ -14,7 +14,7 @@ alternating because the machine's speed drifts (PERF-NOTES.md).
 
 Peak memory of the dense conv forward+backward is measured in a fresh
 process per engine: the rise of the resident set's high-water mark
-(ru_maxrss) above the resident set just before the step.
+(ru_maxrss) above the resident set just before the step (``_common.peak_rise_mib``).
 
 On machines whose environment pins OpenBLAS to an older kernel
 (``OPENBLAS_CORETYPE``, see the environment notes), run it as
@@ -35,7 +35,6 @@ case, except dense 3x3 <= 1.15 and grouped <= 1.5.
 import argparse
 import json
 import os
-import resource
 import shlex
 import statistics
 import subprocess
@@ -43,6 +42,8 @@ import sys
 import time
 
 import numpy as np
+
+from _common import peak_rise_mib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
@@ -200,11 +201,6 @@ def run(names, rounds, warmup, repeats):
     return rows
 
 
-def _rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
 def _peak_child(engine):
     """One dense-conv forward+backward in this fresh process; print the peak rise in MB."""
     if engine == "torch":
@@ -212,9 +208,7 @@ def _peak_child(engine):
 
         torch.set_num_threads(THREADS)
     _, forward_backward = _engine_callables(engine, "dense 3x3 N=8 64->64 56x56")
-    before = _rss_mb()
-    forward_backward()
-    print(f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before:.1f}")
+    print(f"{peak_rise_mib(forward_backward):.1f}")
 
 
 def peak_memory():

@@ -36,6 +36,8 @@ import sys
 import tempfile
 import time
 
+from _common import resident_mib
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 
@@ -109,11 +111,6 @@ def bench_families(folder, families):
 
 
 # ------------------------------------------------------------------ memory
-def resident_mib() -> float:
-    with open("/proc/self/statm") as stream:
-        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
 def bench_memory(steps, folder):
     """RSS every 50 steps: (1) the bare step loop, (2) the Trainer with per-epoch work."""
     import minicnn

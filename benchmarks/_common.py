@@ -1,0 +1,33 @@
+"""What the benchmark scripts share: this process's resident memory and the peak of one call."""
+import os
+import resource
+import sys
+
+
+def resident_mib() -> float:
+    """This process's resident set now (RSS, from /proc/self/statm), in MiB."""
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def peak_rise_mib(call) -> float:
+    """Run ``call()`` once; return the rise of this process's resident-set high-water mark
+    (``ru_maxrss``, KiB on Linux) during it above the resident set just before it, in MiB:
+    the most memory the call held at any moment beyond what was resident when it started.
+
+    The high-water mark is first reset to the current resident set (``5`` written to
+    ``/proc/self/clear_refs``, Linux >= 4.0), so an earlier, higher peak of the process
+    (imports, building a model) cannot stand in for the call's own. Where the reset is
+    refused, a warning says so: the figure is then an upper bound (the higher of the call's
+    peak and any earlier one).
+    """
+    try:
+        with open("/proc/self/clear_refs", "w") as stream:
+            stream.write("5")
+    except OSError as error:
+        print(f"warning: cannot reset the peak resident set ({error}); the peak-memory figure "
+              f"is an upper bound: an earlier, higher peak would be counted", file=sys.stderr)
+    before = resident_mib()
+    call()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+
