@@ -31,3 +31,33 @@ def peak_rise_mib(call) -> float:
     call()
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
 
+
+def torch_twin(name, **kwargs):
+    """The torch.nn twin of minicnn's zoo model ``name``, built with the same keyword arguments:
+    the twins in tests/models, the oracles the model tests check minicnn against number by
+    number (torchvision is not installed here)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    if name.startswith("resnet"):
+        from tests.models.test_resnet import TWINS
+        return TWINS[name](**kwargs)
+    if name.startswith("mobilenet"):
+        from tests.models.test_mobilenet import torch_twin as twin
+        return twin(name, **kwargs)
+    if name.startswith("shufflenet"):
+        from tests.models.test_shufflenet import WIDTHS, TorchShuffleNetV2
+        return TorchShuffleNetV2(WIDTHS[name], **kwargs)
+    if name.startswith("efficientnet"):
+        from tests.models.test_efficientnet import TorchEfficientNet
+        return TorchEfficientNet(**kwargs)
+    raise ValueError(f"torch_twin: no torch twin for model {name!r}")
+
+
+def torch_copy(model, name, **kwargs):
+    """``torch_twin(name, **kwargs)`` holding minicnn ``model``'s weights and buffers (strict)."""
+    from minicnn.interop import to_torch_state_dict
+
+    twin = torch_twin(name, **kwargs)
+    twin.load_state_dict(to_torch_state_dict(model), strict=True)
+    return twin

@@ -1,54 +1,79 @@
-"""Whole-model speed, minicnn against PyTorch, side by side in one run.
+"""Whole-model speed and memory, minicnn against PyTorch, side by side in one run.
 
-Models: resnet18, mobilenet_v3_small, shufflenet_v2_x0_5, efficientnet_b0, in
-their 32x32 configuration (``small_input=True``, 10 classes), batch 32,
-float32, both engines on the same thread count with identical weights. The
-PyTorch models are the torch.nn twins from ``tests/models/`` (the oracles the
-model tests check minicnn against number by number; torchvision is not
-installed here).
+Two configurations, float32, both engines on the same thread count with the
+same weights (minicnn's seeded initialisation, copied into the torch.nn twin
+from ``tests/models/``, the oracle the model tests check minicnn against number
+by number; torchvision is not installed here):
 
-Per model: forward (eval, no graph), forward+backward (train mode), and one
-training step (forward, cross-entropy, backward, SGD with momentum update),
-medians; then minicnn's three largest time sinks in one training step, by
-operator and pass (forward/backward). Each engine runs in a process of its
-own, alternating (see benchmarks/ops.py for why); both get minicnn's seeded
-initial weights.
+* training models: resnet18, mobilenet_v3_small, shufflenet_v2_x0_5 and
+  efficientnet_b0 in their 32x32 configuration (``small_input=True``, 10
+  classes), batch 32: forward (``eval()`` under ``no_grad``), forward+backward
+  (train mode) and one training step (forward, cross-entropy, backward, SGD
+  with momentum), then the peak memory of a training step;
+* inference models: resnet50 and mobilenet_v2 in their ImageNet configuration
+  (``small_input=False``, 1000 classes), batch 8, 224x224: forward only.
+
+Times are medians; after them come minicnn's three largest time sinks in one
+training step (one forward for the inference models), by operator and pass.
+Each engine runs in a process of its own, alternating (see benchmarks/ops.py
+for why).
+
+Peak memory of a training step: in a fresh process per engine and model, the
+model is built and one warm-up step on two images loads what each engine loads
+on first use (minicnn's Numba kernels, PyTorch's lazily built ones: 100-230 MiB
+that would otherwise be counted); then, with the gradients set to None and a new
+optimizer, one training step on the batch of 32, and the rise of the resident
+set's high-water mark (``ru_maxrss``) during it above the resident set just
+before it (``_common.peak_rise_mib``). It counts everything that step
+allocates: activations saved for backward, gradients, the optimizer's momentum
+buffers (created by that step) and workspace; the weights and the batch were
+resident before.
 
     python benchmarks/models.py                     # writes benchmarks/results/models.md
-    python benchmarks/models.py resnet18 --rounds 5
+    python benchmarks/models.py resnet18 --rounds 5 # prints only (or --out FILE)
 """
 import argparse
+import gc
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 
 import numpy as np
 
+from _common import peak_rise_mib, torch_copy
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)  # for the torch twins in tests/models
+sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
 THREADS = int(os.environ.get("MINICNN_BENCH_THREADS", os.cpu_count() or 1))
-BATCH, SIZE, CLASSES = 32, 32, 10
-DEFAULT_MODELS = ["resnet18", "mobilenet_v3_small", "shufflenet_v2_x0_5", "efficientnet_b0"]
+
+# One model's benchmark: batch size, image size, the constructor's keyword arguments (the
+# same in both engines), and whether it trains (forward, forward+backward, step and peak
+# memory) or only infers (forward).
+Setting = namedtuple("Setting", "batch size kwargs training")
+SMALL = dict(num_classes=10, small_input=True)
+IMAGENET = dict(num_classes=1000, small_input=False)
+SETTINGS = {
+    "resnet18": Setting(32, 32, SMALL, True),
+    "mobilenet_v3_small": Setting(32, 32, SMALL, True),
+    "shufflenet_v2_x0_5": Setting(32, 32, SMALL, True),
+    "efficientnet_b0": Setting(32, 32, SMALL, True),
+    "resnet50": Setting(8, 224, IMAGENET, False),
+    "mobilenet_v2": Setting(8, 224, IMAGENET, False),
+}
+DEFAULT_MODELS = list(SETTINGS)
+PASSES = ("forward", "forward+backward", "step")
+
+# Targets of issue 13, ratio minicnn / PyTorch: every forward <= 1.2; the training step
+# <= 1.0, resnet18's <= 1.25; peak memory of a training step no more than PyTorch's.
+FORWARD_TARGET, STEP_TARGETS, MEMORY_TARGET = 1.2, {"resnet18": 1.25}, 1.0
 
 
-def torch_twin(name):
-    if name.startswith("resnet"):
-        from tests.models.test_resnet import TWINS
-        return TWINS[name](num_classes=CLASSES, small_input=True)
-    if name.startswith("mobilenet"):
-        from tests.models.test_mobilenet import torch_twin as twin
-        return twin(name, num_classes=CLASSES, small_input=True)
-    if name.startswith("shufflenet"):
-        from tests.models.test_shufflenet import BUILD, WIDTHS, TorchShuffleNetV2  # noqa: F401
-        return TorchShuffleNetV2(WIDTHS[name], num_classes=CLASSES, small_input=True)
-    if name.startswith("efficientnet"):
-        from tests.models.test_efficientnet import TorchEfficientNet
-        return TorchEfficientNet(num_classes=CLASSES, small_input=True)
-    raise ValueError(name)
+def step_target(name):
+    return STEP_TARGETS.get(name, 1.0)
 
 
 def build(name, engine):
@@ -59,40 +84,41 @@ def build(name, engine):
         torch.set_num_threads(THREADS)
     import minicnn
 
+    kwargs = SETTINGS[name].kwargs
     minicnn.manual_seed(0)
-    ours = minicnn.models.get_model(name, num_classes=CLASSES, small_input=True)
-    if engine == "minicnn":
-        return ours
-    from minicnn.interop import to_torch_state_dict
-
-    theirs = torch_twin(name)
-    theirs.load_state_dict(to_torch_state_dict(ours), strict=True)
-    return theirs
+    ours = minicnn.models.get_model(name, **kwargs)
+    return ours if engine == "minicnn" else torch_copy(ours, name, **kwargs)
 
 
-def step_functions(model, engine, seed=0):
-    """(forward, forward+backward, training step) closures for one engine."""
+def step_functions(model, engine, name, seed=0, batch=None):
+    """{pass: closure} for one engine: forward, and for a training model forward+backward and
+    a training step (with a new optimizer); ``batch`` replaces the setting's batch size."""
+    setting = SETTINGS[name]
+    batch = batch or setting.batch
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((BATCH, 3, SIZE, SIZE)).astype(np.float32)
-    y = rng.integers(0, CLASSES, BATCH)
+    x = rng.standard_normal((batch, 3, setting.size, setting.size)).astype(np.float32)
+    y = rng.integers(0, setting.kwargs["num_classes"], batch)
     if engine == "torch":
         import torch
 
         lib, wrap, cross_entropy = torch, torch.from_numpy, torch.nn.functional.cross_entropy
-        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        make_optimizer = torch.optim.SGD
     else:
         import minicnn
         import minicnn.nn.functional as F
-        from minicnn.optim import SGD
+        from minicnn.optim import SGD as make_optimizer
 
         lib, wrap, cross_entropy = minicnn, minicnn.from_numpy, F.cross_entropy
-        optimizer = SGD(model.parameters(), lr=1e-3, momentum=0.9)
     inputs, labels = wrap(x), wrap(y)
 
     def forward():
         model.eval()
         with lib.no_grad():
             model(inputs)
+
+    if not setting.training:
+        return {"forward": forward}
+    optimizer = make_optimizer(model.parameters(), lr=1e-3, momentum=0.9)
 
     def forward_backward():
         model.train()
@@ -105,24 +131,40 @@ def step_functions(model, engine, seed=0):
         cross_entropy(model(inputs), labels).backward()
         optimizer.step()
 
-    return [forward, forward_backward, step]
+    return {"forward": forward, "forward+backward": forward_backward, "step": step}
 
 
 def _child(engine, name, rounds, warmup):
     """Time one model in one engine in this process; print JSON (samples in ms, time sinks)."""
     model = build(name, engine)
-    fns = step_functions(model, engine)
+    fns = step_functions(model, engine, name)
     for _ in range(warmup):
-        for fn in fns:
+        for fn in fns.values():
             fn()
-    samples = [[] for _ in fns]
+    samples = {label: [] for label in fns}
     for _ in range(rounds):
-        for i, fn in enumerate(fns):
+        for label, fn in fns.items():
             start = time.perf_counter()
             fn()
-            samples[i].append((time.perf_counter() - start) * 1e3)
-    sinks = time_sinks(fns[2]) if engine == "minicnn" else None
+            samples[label].append((time.perf_counter() - start) * 1e3)
+    sinks = time_sinks(fns["step" if "step" in fns else "forward"]) if engine == "minicnn" \
+        else None
     print(json.dumps({"samples": samples, "sinks": sinks}))
+
+
+def _peak_child(engine, name):
+    """Print the rise of the peak resident set (MiB) during one training step that starts with
+    no gradients and no optimizer state, after a two-image warm-up step."""
+    model = build(name, engine)
+    # The warm-up loads what each engine loads on first use (minicnn's Numba modules and
+    # kernels, PyTorch's lazily built kernels), which is not the step's memory: without it,
+    # mobilenet_v3_small's step rose 668 MiB in minicnn and 597 in PyTorch, against 436 and 495
+    # with it. Two images keep what the allocator retains from the warm-up small.
+    step_functions(model, engine, name, batch=2)["step"]()
+    model.zero_grad(set_to_none=True)
+    step = step_functions(model, engine, name)["step"]  # a new optimizer: no momentum yet
+    gc.collect()
+    print(json.dumps(peak_rise_mib(step)))
 
 
 def _run_child(*args):
@@ -174,70 +216,140 @@ def time_sinks(step, top=3):
     return total, ranked
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("models", nargs="*", default=DEFAULT_MODELS)
-    parser.add_argument("--rounds", type=int, default=5, help="timed calls per process")
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2, help="processes per engine and model")
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results", "models.md"))
-    parser.add_argument("--child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        return _child(args.child, args.models[0], args.rounds, args.warmup)
+def measure(name, rounds, warmup, repeats):
+    """Medians {pass: (minicnn ms, torch ms)}, and minicnn's time sinks."""
+    samples = {"minicnn": defaultdict(list), "torch": defaultdict(list)}
+    sinks = None
+    for _ in range(repeats):
+        for engine in ("minicnn", "torch"):
+            out = _run_child("--child", engine, "--rounds", str(rounds), "--warmup", str(warmup),
+                             name)
+            for label, values in out["samples"].items():
+                samples[engine][label] += values
+            sinks = out["sinks"] or sinks
+    medians = {label: (statistics.median(samples["minicnn"][label]),
+                       statistics.median(samples["torch"][label]))
+               for label in PASSES if label in samples["minicnn"]}
+    return medians, sinks
 
-    rows, sinks = [], {}
-    for name in args.models:
-        samples = {"minicnn": [[], [], []], "torch": [[], [], []]}
-        for _ in range(args.repeats):
-            for engine in ("minicnn", "torch"):
-                out = _run_child("--child", engine, "--rounds", str(args.rounds),
-                                 "--warmup", str(args.warmup), name)
-                for k in range(3):
-                    samples[engine][k] += out["samples"][k]
-                if out["sinks"] is not None:
-                    sinks[name] = out["sinks"]
-        m = []
-        for k in range(3):
-            m += [statistics.median(samples["minicnn"][k]), statistics.median(samples["torch"][k])]
-        rows.append((name, m))
-        print(f"{name:20s} fwd {m[0]:7.1f}/{m[1]:7.1f} ms ({m[0] / m[1]:4.2f}x)  "
-              f"fwd+bwd {m[2]:7.1f}/{m[3]:7.1f} ({m[2] / m[3]:4.2f}x)  "
-              f"step {m[4]:7.1f}/{m[5]:7.1f} ({m[4] / m[5]:4.2f}x)", flush=True)
-        total, ranked = sinks[name]
-        for label, seconds in ranked:
-            print(f"    {label:32s} {seconds * 1e3:7.1f} ms ({seconds / total:4.0%} of the step)")
 
+def peak_memory(name):
+    """(minicnn MiB, torch MiB): the rise during a first training step, each in a fresh process."""
+    return tuple(_run_child("--peak-child", engine, name) for engine in ("minicnn", "torch"))
+
+
+def _met(ratio, target):
+    return "yes" if ratio <= target else "no"
+
+
+def report(results, memory, sinks, args):
+    """The markdown of the run: speed tables, peak memory, time sinks."""
     import torch
 
     pinned = os.environ.get("OPENBLAS_CORETYPE")
+    command = " ".join(["python", "benchmarks/models.py", *sys.argv[1:]])
     lines = [
         "# Model benchmark: minicnn vs PyTorch (CPU, float32)",
         "",
-        f"`python benchmarks/models.py` — batch {BATCH}, {SIZE}x{SIZE} input, `small_input=True`, "
-        f"{CLASSES} classes, {THREADS} threads for both engines; each engine in its own process, "
-        f"alternating, {args.repeats} processes per engine x {args.rounds} timed calls after "
-        f"{args.warmup} warm-up rounds; medians. NumPy {np.__version__}"
+        f"`{command}` — {THREADS} threads for both engines; each engine in its "
+        f"own process, alternating, {args.repeats} processes per engine x {args.rounds} timed "
+        f"calls after {args.warmup} warm-up rounds; medians. NumPy {np.__version__}"
         f"{' (OPENBLAS_CORETYPE=' + pinned + ')' if pinned else ''}, PyTorch {torch.__version__}. "
-        f"Ratio = minicnn / PyTorch; target: training step <= 2x.",
-        "",
-        "| model | fwd minicnn ms | fwd torch ms | ratio | fwd+bwd minicnn | fwd+bwd torch | ratio "
-        "| step minicnn | step torch | step ratio | target met |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|",
+        f"Ratio = minicnn / PyTorch (lower is better); targets from issue 13.",
     ]
-    for name, m in rows:
-        lines.append(f"| {name} | {m[0]:.1f} | {m[1]:.1f} | {m[0] / m[1]:.2f} | {m[2]:.1f} | "
-                     f"{m[3]:.1f} | {m[2] / m[3]:.2f} | {m[4]:.1f} | {m[5]:.1f} | "
-                     f"{m[4] / m[5]:.2f} | {'yes' if m[4] / m[5] <= 2 else 'no'} |")
-    lines += ["", "Top three time sinks of one minicnn training step (operator, pass):", ""]
+    training = [name for name in results if SETTINGS[name].training]
+    if training:
+        lines += [
+            "", "Batch 32, 32x32 input, `small_input=True`, 10 classes; forward in `eval()` under "
+            "`no_grad`, forward+backward and the step (SGD, momentum 0.9) in train mode.", "",
+            "| model | fwd minicnn ms | fwd torch ms | fwd ratio | fwd target | met "
+            "| fwd+bwd minicnn ms | fwd+bwd torch ms | fwd+bwd ratio "
+            "| step minicnn ms | step torch ms | step ratio | step target | met |",
+            "|---|---:|---:|---:|---:|:---:|---:|---:|---:|---:|---:|---:|---:|:---:|"]
+        for name in training:
+            (f1, f2), (b1, b2), (s1, s2) = (results[name][label] for label in PASSES)
+            lines.append(
+                f"| {name} | {f1:.1f} | {f2:.1f} | {f1 / f2:.2f} | <= {FORWARD_TARGET} | "
+                f"{_met(f1 / f2, FORWARD_TARGET)} | {b1:.1f} | {b2:.1f} | {b1 / b2:.2f} | "
+                f"{s1:.1f} | {s2:.1f} | {s1 / s2:.2f} | <= {step_target(name)} | "
+                f"{_met(s1 / s2, step_target(name))} |")
+    inference = [name for name in results if not SETTINGS[name].training]
+    if inference:
+        lines += [
+            "", "Inference: batch 8, 224x224 input, `small_input=False`, 1000 classes (the "
+            "ImageNet configuration), `eval()` under `no_grad`.", "",
+            "| model | fwd minicnn ms | fwd torch ms | fwd ratio | target | met |",
+            "|---|---:|---:|---:|---:|:---:|"]
+        for name in inference:
+            f1, f2 = results[name]["forward"]
+            lines.append(f"| {name} | {f1:.1f} | {f2:.1f} | {f1 / f2:.2f} | <= {FORWARD_TARGET} | "
+                         f"{_met(f1 / f2, FORWARD_TARGET)} |")
+    if memory:
+        lines += [
+            "", "Peak memory of a training step (batch 32, 32x32), MiB: in a fresh process per "
+            "engine and model, after a two-image warm-up step (which loads what each engine "
+            "loads on first use, such as minicnn's Numba kernels), the rise of the resident "
+            "set's high-water mark (`ru_maxrss`) during one training step that starts with no "
+            "gradients and a new optimizer, above the resident set just before it: activations, "
+            "gradients, momentum buffers and workspace (the weights and the batch were resident "
+            "before).", "",
+            "| model | minicnn MiB | torch MiB | ratio | target | met |",
+            "|---|---:|---:|---:|---:|:---:|"]
+        for name, (ours, theirs) in memory.items():
+            ratio = ours / theirs
+            lines.append(f"| {name} | {ours:.0f} | {theirs:.0f} | {ratio:.2f} | "
+                         f"<= {MEMORY_TARGET} | {_met(ratio, MEMORY_TARGET)} |")
+    lines += ["", "Top three time sinks of minicnn (operator, pass), in one training step (one "
+                  "forward for the inference models):", ""]
     for name, (total, ranked) in sinks.items():
         parts = ", ".join(f"{label} {seconds * 1e3:.1f} ms ({seconds / total:.0%})"
                           for label, seconds in ranked)
-        lines.append(f"- {name} ({total * 1e3:.0f} ms step): {parts}")
-    if args.models == DEFAULT_MODELS:
-        with open(args.out, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        print(f"wrote {args.out}")
+        what = "step" if SETTINGS[name].training else "forward"
+        lines.append(f"- {name} ({total * 1e3:.0f} ms {what}): {parts}")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="*", default=DEFAULT_MODELS,
+                        help=f"models to run (default: all): {', '.join(DEFAULT_MODELS)}")
+    parser.add_argument("--rounds", type=int, default=5, help="timed calls per process")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="processes per engine and model")
+    parser.add_argument("--out", help="the markdown file to write (default: "
+                        "benchmarks/results/models.md for a run of all models; a run of some "
+                        "models writes only with --out)")
+    parser.add_argument("--child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--peak-child", choices=["minicnn", "torch"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = [name for name in args.models if name not in SETTINGS]
+    if unknown:
+        parser.error(f"unknown model(s) {', '.join(unknown)}; valid: {', '.join(DEFAULT_MODELS)}")
+    if args.peak_child:
+        return _peak_child(args.peak_child, args.models[0])
+    if args.child:
+        return _child(args.child, args.models[0], args.rounds, args.warmup)
+
+    results, memory, sinks = {}, {}, {}
+    for name in args.models:
+        results[name], sinks[name] = measure(name, args.rounds, args.warmup, args.repeats)
+        print(f"{name:20s} " + "  ".join(
+            f"{label} {ours:7.1f}/{theirs:7.1f} ms ({ours / theirs:4.2f}x)"
+            for label, (ours, theirs) in results[name].items()), flush=True)
+        if SETTINGS[name].training:
+            memory[name] = peak_memory(name)
+            print(f"{'':20s} peak memory of a training step: minicnn {memory[name][0]:.0f} MiB, "
+                  f"torch {memory[name][1]:.0f} MiB", flush=True)
+        total, ranked = sinks[name]
+        for label, seconds in ranked:
+            print(f"    {label:32s} {seconds * 1e3:7.1f} ms ({seconds / total:4.0%})")
+    out = args.out
+    if out is None and args.models == DEFAULT_MODELS:
+        out = os.path.join(ROOT, "benchmarks", "results", "models.md")
+    if out is not None:
+        with open(out, "w") as f:
+            f.write(report(results, memory, sinks, args))
+        print(f"wrote {out}")
 
 
 if __name__ == "__main__":
