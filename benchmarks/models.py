@@ -36,6 +36,7 @@ import argparse
 import gc
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -247,7 +248,7 @@ def report(results, memory, sinks, args):
     import torch
 
     pinned = os.environ.get("OPENBLAS_CORETYPE")
-    command = " ".join(["python", "benchmarks/models.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/models.py", *sys.argv[1:]])
     lines = [
         "# Model benchmark: minicnn vs PyTorch (CPU, float32)",
         "",

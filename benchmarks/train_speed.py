@@ -29,6 +29,7 @@ import io
 import json
 import math
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -145,7 +146,7 @@ def report(result, args):
     from minicnn.train.config import DEFAULT_MODEL, DEFAULT_MODEL_KWARGS
 
     (ours, ours_ms), (theirs, theirs_ms) = result["minicnn"], result["torch"]
-    command = " ".join(["python", "benchmarks/train_speed.py", *sys.argv[1:]])
+    command = shlex.join(["python", "benchmarks/train_speed.py", *sys.argv[1:]])
     kwargs = ", ".join(f"{key}={value}" for key, value in DEFAULT_MODEL_KWARGS.items())
     return "\n".join([
         "# Training speed: `minicnn train`'s default run vs PyTorch (CPU, float32)",
