@@ -344,23 +344,28 @@ def test_conv2d_chunked_im2col_matches_reference(monkeypatch, chunk_images, kwar
     np.testing.assert_allclose(wt.grad, theirs_w.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("fold", [True, False])
-@pytest.mark.parametrize("stride, groups", [(1, 1), (2, 2)])
-def test_weight_gradient_is_the_same_summed_per_image_or_folded(monkeypatch, fold, stride, groups):
-    """Both ways of summing the weight gradient over images agree with PyTorch."""
+@pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_1x1_conv_is_the_same_per_image_or_folded(monkeypatch, per_image, groups):
+    """A 1x1 stride-1 convolution multiplies image by image (x as its own column matrix)
+    on large images and through folded columns on small ones: both agree with PyTorch,
+    forward and backward."""
     import torch
 
     from minicnn.ops import _conv_im2col
 
-    monkeypatch.setattr(_conv_im2col, "fold_images", lambda length, group_out: fold)
+    monkeypatch.setattr(_conv_im2col, "per_image_product", lambda *args: per_image)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((3, 4, 7, 6))
-    w = rng.standard_normal((6, 4 // groups, 3, 3))
-    g = rng.standard_normal((3, 6, (7 - 1) // stride + 1, (6 - 1) // stride + 1))
-    ours_w = minicnn.tensor(w, requires_grad=True)
-    F.conv2d(minicnn.tensor(x), ours_w, stride=stride, padding=1, groups=groups).backward(g)
-    theirs_w = torch.tensor(w, requires_grad=True)
-    torch.nn.functional.conv2d(torch.tensor(x), theirs_w, stride=stride, padding=1,
-                               groups=groups).backward(torch.tensor(g))
+    w = rng.standard_normal((6, 4 // groups, 1, 1))
+    g = rng.standard_normal((3, 6, 7, 6))
+    ours_x, ours_w = minicnn.tensor(x, requires_grad=True), minicnn.tensor(w, requires_grad=True)
+    out = F.conv2d(ours_x, ours_w, groups=groups)
+    out.backward(g)
+    theirs_x, theirs_w = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    expected = torch.nn.functional.conv2d(theirs_x, theirs_w, groups=groups)
+    expected.backward(torch.tensor(g))
     # float64: only summation-order rounding separates the two engines
-    np.testing.assert_allclose(ours_w.grad, theirs_w.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for ours, theirs in [(out, expected), (ours_x.grad, theirs_x.grad), (ours_w.grad, theirs_w.grad)]:
+        np.testing.assert_allclose(np.asarray(ours), theirs.detach().numpy(), rtol=1e-10,
+                                   atol=1e-12)
