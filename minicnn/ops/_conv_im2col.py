@@ -271,18 +271,21 @@ def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, group
     return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
 
 
-def conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, groups):
+def conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, groups,
+                    forward=conv_forward):
     """``dL/dx`` (N, C, H, W), ``(H, W) = input_size``: the transposed convolution of grad_out.
 
     ``input_size`` may exceed what the forward convolution reads (as
     conv_transpose2d's output_padding asks); the rows it never reads get zero.
+    ``forward`` computes the stride-1 case, a convolution (the grouped path passes its own).
     """
     if stride == (1, 1):
-        return _grad_input_flipped(grad_out, weight, input_size, padding, dilation, groups)
+        return _grad_input_flipped(grad_out, weight, input_size, padding, dilation, groups,
+                                   forward)
     return _grad_input_col2im(grad_out, weight, input_size, stride, padding, dilation, groups)
 
 
-def _grad_input_flipped(grad_out, weight, input_size, padding, dilation, groups):
+def _grad_input_flipped(grad_out, weight, input_size, padding, dilation, groups, forward):
     """Stride 1: ``dL/dx[n, c, h] = sum_{o, u} grad_out[n, o, h + p - d*u] w[o, c, u]``
     (per axis), a correlation of ``grad_out`` with the kernel flipped in ``(u, v)`` and
     transposed in ``(o, c)``, padded by ``d*(k-1) - p`` (negative: cropped) in front.
@@ -302,8 +305,8 @@ def _grad_input_flipped(grad_out, weight, input_size, padding, dilation, groups)
         # the back padding that makes the output exactly input_size[axis] long
         back = input_size[axis] + reach - grad_out.shape[2 + axis] - front
         pads.append((front, back))
-    return conv_forward(xp.ascontiguousarray(grad_out), flipped, None, (1, 1), tuple(pads),
-                        dilation, groups, tuple(input_size))
+    return forward(xp.ascontiguousarray(grad_out), flipped, None, (1, 1), tuple(pads), dilation,
+                   groups, tuple(input_size))
 
 
 def _grad_input_col2im(grad_out, weight, input_size, stride, padding, dilation, groups):

@@ -54,7 +54,9 @@ Implementations (chosen per call, all computing the sums above)
 ---------------------------------------------------------------
 * dense and grouped: im2col + batched matrix products, chunked over the
   batch (:mod:`minicnn.ops._conv_im2col`); 1x1 stride-1 unpadded kernels
-  skip im2col and are a plain batched product;
+  skip im2col and are a plain batched product; grouped (``1 < G < C``)
+  forward and stride-1 input gradient: a direct Numba kernel for NumPy arrays
+  (:mod:`minicnn.ops._conv_grouped`);
 * depthwise (``groups == C``, weight ``(M*C, 1, kH, kW)``): direct Numba
   kernels for NumPy arrays, the shifted-slice NumPy/CuPy formulation
   otherwise (:mod:`minicnn.ops._conv_depthwise`);
@@ -67,13 +69,18 @@ import numpy as np
 from .._validation import as_int, as_pair
 from ..backend import is_cupy_array, xp_of
 from ..function import Function
-from . import _conv_depthwise, _conv_im2col, _gpu
+from . import _conv_depthwise, _conv_grouped, _conv_im2col, _gpu
 from ._common import require_float_input
 
 
 def _is_depthwise(channels, weight_shape, groups):
     """Each group holds one input channel (``groups == C``): the direct kernels apply."""
     return groups == channels and weight_shape[1] == 1
+
+
+def _dense_or_grouped(channels, groups):
+    """The im2col products, or for grouped (not depthwise) convolutions the direct kernel."""
+    return _conv_grouped if 1 < groups < channels else _conv_im2col
 
 
 def _conv_output(x, weight, bias, stride, padding, dilation, groups, out_size):
@@ -86,7 +93,8 @@ def _conv_output(x, weight, bias, stride, padding, dilation, groups, out_size):
                                    out_size)
     if _is_depthwise(x.shape[1], weight.shape, groups):
         return _conv_depthwise.forward(x, weight, bias, stride, padding, dilation, out_size)
-    return _conv_im2col.conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size)
+    return _dense_or_grouped(x.shape[1], groups).conv_forward(x, weight, bias, stride, padding,
+                                                              dilation, groups, out_size)
 
 
 def _conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, groups):
@@ -98,8 +106,8 @@ def _conv_grad_input(grad_out, weight, input_size, stride, padding, dilation, gr
     if _is_depthwise(channels, weight.shape, groups):
         return _conv_depthwise.grad_input(grad_out, weight, channels, input_size, stride, padding,
                                           dilation)
-    return _conv_im2col.conv_grad_input(grad_out, weight, input_size, stride, padding, dilation,
-                                        groups)
+    return _dense_or_grouped(channels, groups).conv_grad_input(grad_out, weight, input_size,
+                                                               stride, padding, dilation, groups)
 
 
 def _conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, groups):
