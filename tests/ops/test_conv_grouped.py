@@ -135,4 +135,7 @@ def test_conv2d_dispatches_grouped_convolutions_to_the_fast_path(monkeypatch):
     F.conv2d(x, w, padding=1, groups=2).sum().backward()  # forward, then the input gradient
     F.conv2d(x, minicnn.randn(4, 1, 3, 3), padding=1, groups=4)  # depthwise: not this path
     F.conv2d(x, minicnn.randn(3, 4, 3, 3), padding=1)  # dense: not this path
+    wide_groups = _conv_grouped._KERNEL_MAX_GROUP_CHANNELS + 1  # the products serve these
+    F.conv2d(minicnn.randn(1, 2 * wide_groups, 5, 5), minicnn.randn(4, wide_groups, 3, 3),
+             groups=2)
     assert calls == [2, 2]
