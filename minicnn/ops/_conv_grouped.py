@@ -1,9 +1,9 @@
 """Grouped convolution (``1 < G < C``): which implementation computes each of its sums.
 
-The reference is :mod:`minicnn.ops._conv_im2col`: im2col, then one product
-per image and group, ``(Co/G, K) @ (K, Ho*Wo)``. With ``Co/G = 16`` these are
-``N * G`` small products, and the column matrix is ``kH*kW`` times the input.
-For NumPy arrays and groups of at most ``_KERNEL_MAX_GROUP_CHANNELS`` input
+The reference is :mod:`minicnn.ops._conv_im2col`: im2col, then matrix
+products per group, ``(Co/G, K) @ (K, columns)``; for small groups these are
+thin products, and the column matrix is ``kH*kW`` times the input. For NumPy
+arrays and groups of at most ``_KERNEL_MAX_GROUP_CHANNELS`` input
 channels, the forward and the stride-1 input gradient (a forward convolution
 with the flipped kernel) run instead the direct Numba kernel of
 :mod:`minicnn.ops._conv_grouped_numba`, which reads the zero-padded input

@@ -1,7 +1,7 @@
 """Grouped convolution's forward as a direct Numba CPU kernel (NumPy arrays only).
 
 NumPy twin (the readable reference): :func:`minicnn.ops._conv_im2col.conv_forward`,
-im2col + one product per image and group; the tests hold this kernel to it
+im2col + matrix products per group; the tests hold this kernel to it
 for drawn groups, strides, paddings and dilations. It also computes the
 stride-1 input gradient, a forward convolution with the flipped kernel
 (``_conv_im2col._grad_input_flipped``).

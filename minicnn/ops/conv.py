@@ -54,9 +54,9 @@ Implementations (chosen per call, all computing the sums above)
 ---------------------------------------------------------------
 * dense and grouped: im2col + batched matrix products, chunked over the
   batch (:mod:`minicnn.ops._conv_im2col`); 1x1 stride-1 unpadded kernels
-  skip im2col and are a plain batched product; grouped (``1 < G < C``)
-  forward and stride-1 input gradient: a direct Numba kernel for NumPy arrays
-  (:mod:`minicnn.ops._conv_grouped`);
+  skip im2col and are a plain batched product; grouped (``1 < G < C``,
+  ``C/G <= 16``) forward and stride-1 input gradient: a direct Numba kernel
+  for NumPy arrays (:mod:`minicnn.ops._conv_grouped`);
 * depthwise (``groups == C``, weight ``(M*C, 1, kH, kW)``): direct Numba
   kernels for NumPy arrays, the shifted-slice NumPy/CuPy formulation
   otherwise (:mod:`minicnn.ops._conv_depthwise`);
