@@ -415,6 +415,11 @@ class AdaptiveAvgPool2d(Function):
 
     Gradient: ``dL/dx = P_H^T g P_W``.
 
+    Global pooling (``output_size`` 1x1, the SE blocks' squeeze and the
+    classifier's pool) is ``P_H = 1/H``, ``P_W = 1/W``: ``y = mean(x)`` per
+    plane and ``dL/dx = g / (H W)`` everywhere, computed as such (the two
+    products with one-row matrices took most of EfficientNet's pooling time).
+
     Shapes: ``(*, H, W) -> (*, H_out, W_out)``.
     """
 
@@ -422,6 +427,9 @@ class AdaptiveAvgPool2d(Function):
     def forward(ctx, x, *, output_size):
         xp = xp_of(x)
         (height, width), (out_h, out_w) = x.shape[-2:], output_size
+        if (out_h, out_w) == (1, 1):
+            ctx.meta = (x.shape, None, None)
+            return _as_batch(x).mean(axis=(1, 2)).reshape(x.shape[:-2] + (1, 1))
         rows = xp.asarray(_bin_matrix(height, out_h, x.dtype))  # P_H (H_out, H)
         cols = xp.asarray(_bin_matrix(width, out_w, x.dtype))  # P_W (W_out, W)
         x3 = _as_batch(x)
@@ -434,6 +442,10 @@ class AdaptiveAvgPool2d(Function):
         shape, rows, cols = ctx.meta
         xp = xp_of(grad_out)
         grad3 = _as_batch(grad_out)  # (B, H_out, W_out)
+        if rows is None:  # global pooling: g / (H W) on every pixel of its plane
+            grad = xp.empty(shape, dtype=grad_out.dtype)
+            _as_batch(grad)[...] = grad3 / (shape[-2] * shape[-1])
+            return grad
         # P_H^T g P_W: (B, H_out, W_out) -> (B, H_out, W) -> (B, H, W)
         grad = _matmul_axis(xp, _matmul_axis(xp, grad3, cols.T, 2), rows.T, 1)
         return grad.reshape(shape)

@@ -257,6 +257,22 @@ def test_adaptive_pools_match_torch(cfg, seed, ties):
     np.testing.assert_array_equal(indices.numpy(), expected.numpy())
 
 
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (3, 4, 6), (1, 2, 1, 1)])
+@pytest.mark.parametrize("output_size", [1, (1, 1)])
+def test_global_average_pool_matches_the_bin_matrices_and_torch(shape, output_size):
+    """Output 1x1 is computed as a plane mean and g / (H W), not the two bin products:
+    the same numbers as the general formula (float64), and PyTorch's (float32)."""
+    x = _distinct(shape, 5)
+    t = minicnn.tensor(x, requires_grad=True)
+    y = F.adaptive_avg_pool2d(t, output_size)
+    np.testing.assert_allclose(_as4d(y.numpy()), ref.adaptive_avg_pool2d(_as4d(x), (1, 1)),
+                               rtol=1e-13, atol=1e-13)
+    gradcheck(lambda a: F.adaptive_avg_pool2d(a, output_size), [t])
+    compare_with_torch(lambda a: F.adaptive_avg_pool2d(a, output_size),
+                       lambda a: TF.adaptive_avg_pool2d(a, output_size),
+                       [x.astype(np.float32)], **AVG_TOL)
+
+
 def test_adaptive_max_pool2d_nan_follows_torch():
     x = _with_ties((2, 3, 7, 5), 3).astype(np.float32)
     x[np.random.default_rng(4).random(x.shape) < 0.2] = np.nan
