@@ -50,6 +50,7 @@ from .._validation import normalize_dim, require_bool, require_real
 from ..backend import as_array, is_cupy_array, xp_of
 from ..function import Function
 from . import _gpu
+from ._blocked import elementwise
 from ._common import require_float_input
 
 #: Smallest array (in elements) served by the Numba kernels. Measured for
@@ -182,20 +183,42 @@ class ELU(Function):
 
 
 # ------------------------------------------------------------ smooth squashes
-def _sigmoid(x):
-    """``1 / (1 + e^-x)``, in four in-place passes.
+def _sigmoid_into(out, x):
+    """``out = 1 / (1 + e^-x)`` in four in-place passes.
 
     For ``x < -88`` (float32) ``e^-x`` overflows to inf and the result is
-    the correct limit 0, so the overflow warning is silenced; unlike
+    the correct limit 0, so the overflow warning is silenced (here, inside
+    the formula: NumPy's error state is per thread); unlike
     ``0.5 (1 + tanh(x/2))`` this keeps full relative accuracy in the tail.
     """
     xp = xp_of(x)
-    out = xp.negative(x, out=xp.empty_like(x))  # an array even for 0-d x (NumPy gives a scalar)
+    xp.negative(x, out=out)
     with np.errstate(over="ignore"):  # CuPy never warns; this is for NumPy
         xp.exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
-    return out
+
+
+def _sigmoid(x):
+    """``1 / (1 + e^-x)`` as a new array (on all cores for large NumPy arrays: _blocked)."""
+    # empty_like: an array even for 0-d x (NumPy gives a scalar)
+    return elementwise(_sigmoid_into, xp_of(x).empty_like(x), x)
+
+
+def _silu_into(out, sig, x):
+    """``sig = s(x)``, ``out = x s(x)``."""
+    _sigmoid_into(sig, x)
+    xp_of(x).multiply(x, sig, out=out)
+
+
+def _silu_grad_into(out, x, sig, grad_out):
+    """``out = grad_out s(x) (1 + x (1 - s(x)))``."""
+    xp = xp_of(x)
+    xp.subtract(1, sig, out=out)
+    out *= x
+    out += 1
+    out *= sig
+    out *= grad_out
 
 
 class Sigmoid(Function):
@@ -244,19 +267,17 @@ class SiLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        sig = _sigmoid(x)
+        xp = xp_of(x)
+        sig, out = xp.empty_like(x), xp.empty_like(x)
+        elementwise(_silu_into, out, sig, x)
         ctx.save_for_backward(x, sig)
-        return x * sig
+        return out
 
     @staticmethod
     def backward(ctx, grad_out):
         x, sig = ctx.saved_arrays
-        grad = 1 - sig
-        grad *= x
-        grad += 1
-        grad *= sig
-        grad *= grad_out
-        return grad
+        return elementwise(_silu_grad_into, xp_of(x).empty_like(x), x, sig,
+                           as_array(grad_out))
 
 
 _SQRT_HALF = math.sqrt(0.5)
