@@ -74,8 +74,8 @@ def _images_per_chunk(n_batch, bytes_per_image):
     """Images per chunk: as many as fit in ``_CHUNK_BYTES``, spread evenly over the chunks
     (32 images at 28 per chunk become 16 + 16, not 28 + a narrow, slow product of 4)."""
     most = max(1, min(n_batch, _CHUNK_BYTES // max(bytes_per_image, 1)))
-    chunks = -(-n_batch // most)
-    return -(-n_batch // chunks)
+    chunks = max(1, -(-n_batch // most))  # an empty batch is one (empty) chunk
+    return max(1, -(-n_batch // chunks))
 
 
 class Columns:
