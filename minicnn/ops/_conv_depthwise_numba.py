@@ -340,11 +340,12 @@ def _grad_input_kernel(grad_out, weight, stride_h, stride_w, pad_top, phase_h, p
     # input plane, so no two tasks write the same element.
     n_batch, channels = grad_in.shape[0], grad_in.shape[1]
     multiplier = weight.shape[0] // channels
-    length = (grad_out.shape[2] - 1) * phase_w + grad_out.shape[3]
+    length = _whole_vectors((grad_out.shape[2] - 1) * phase_w + grad_out.shape[3])
     for block in prange(blocks):
         first, last = _block(block, blocks, n_batch * channels)
-        stage = np.empty((stride_h * stride_w, phase_h * phase_w), dtype=grad_in.dtype)
-        wide = np.zeros(length, dtype=grad_in.dtype)
+        stage = np.empty((stride_h * stride_w, phase_h * phase_w + _VECTOR_RUN),
+                         dtype=grad_in.dtype)
+        wide = np.zeros(length, dtype=grad_in.dtype)  # its rounded-up tail stays zero
         streams = np.empty((2, grad_in.shape[2] * grad_in.shape[3] // 2), dtype=grad_in.dtype)
         for task in range(first, last):
             n, c = task // channels, task % channels
@@ -362,11 +363,11 @@ def _grad_weight_kernel(x, grad_out, stride_h, stride_w, pad_top, phase_h, phase
     # for one n each (the caller sums over n).
     n_batch, channels = x.shape[0], x.shape[1]
     multiplier = partial.shape[1] // channels
-    length = (grad_out.shape[2] - 1) * phase_w + grad_out.shape[3]
+    length = _whole_vectors((grad_out.shape[2] - 1) * phase_w + grad_out.shape[3])
     for block in prange(blocks):
         first, last = _block(block, blocks, n_batch * channels)
-        stage = np.zeros((stride_h * stride_w, phase_h * phase_w), dtype=x.dtype)
-        wide = np.zeros(length, dtype=x.dtype)
+        stage = np.zeros((stride_h * stride_w, phase_h * phase_w + _VECTOR_RUN), dtype=x.dtype)
+        wide = np.zeros(length, dtype=x.dtype)  # its rounded-up tail stays zero
         lanes = np.empty((3, _LANES), dtype=x.dtype)
         streams = np.empty((2, x.shape[2] * x.shape[3] // 2), dtype=x.dtype)
         for task in range(first, last):
