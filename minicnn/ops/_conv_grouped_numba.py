@@ -35,7 +35,7 @@ keeps it for later processes.
 import numpy as np
 from numba import njit, prange
 
-from ._conv_depthwise_numba import _block, _blocks, _plan, _stage
+from ._conv_depthwise_numba import _VECTOR_RUN, _block, _blocks, _plan, _stage, _whole_vectors
 
 
 @njit(cache=True, fastmath=False)
@@ -96,11 +96,13 @@ def _forward_kernel(x, weight, bias, groups, stride_h, stride_w, pad_top, phase_
     n_batch = x.shape[0]
     out_channels, group_channels = weight.shape[0], weight.shape[1]
     group_out = out_channels // groups
-    length = (out.shape[2] - 1) * phase_w + out.shape[3]
+    # runs rounded up to whole vectors, reading into a zero tail (see the depthwise kernels)
+    length = _whole_vectors((out.shape[2] - 1) * phase_w + out.shape[3])
     for block in prange(blocks):
         first, last = _block(block, blocks, n_batch * groups)
         # zeroed once: every plane of one geometry leaves the same zero border
-        stage = np.zeros((group_channels, stride_h * stride_w, phase_h * phase_w), dtype=x.dtype)
+        stage = np.zeros((group_channels, stride_h * stride_w, phase_h * phase_w + _VECTOR_RUN),
+                         dtype=x.dtype)
         acc0 = np.empty(length, dtype=x.dtype)
         acc1 = np.empty(length, dtype=x.dtype)
         streams = np.empty((2, x.shape[2] * x.shape[3] // 2), dtype=x.dtype)
