@@ -205,15 +205,17 @@ def _sigmoid(x):
     return elementwise(_sigmoid_into, xp_of(x).empty_like(x), x)
 
 
-def _silu_into(out, sig, x):
-    """``sig = s(x)``, ``out = x s(x)``."""
-    _sigmoid_into(sig, x)
-    xp_of(x).multiply(x, sig, out=out)
+def _silu_into(out, x):
+    """``out = x s(x)``."""
+    _sigmoid_into(out, x)
+    out *= x
 
 
-def _silu_grad_into(out, x, sig, grad_out):
-    """``out = grad_out s(x) (1 + x (1 - s(x)))``."""
+def _silu_grad_into(out, x, grad_out):
+    """``out = grad_out s(x) (1 + x (1 - s(x)))``, ``s(x)`` recomputed."""
     xp = xp_of(x)
+    sig = xp.empty_like(x)  # one block's worth under _blocked
+    _sigmoid_into(sig, x)
     xp.subtract(1, sig, out=out)
     out *= x
     out += 1
@@ -260,24 +262,22 @@ class Tanh(Function):
 class SiLU(Function):
     """``y = x s(x)`` with ``s(x) = 1 / (1 + e^-x)`` (also called swish).
 
-    ``dy/dx = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x)))``. The
-    forward keeps ``s(x)`` for the backward (one array more than PyTorch,
-    which recomputes it, in exchange for not evaluating ``exp`` twice).
+    ``dy/dx = s(x) + x s(x) (1 - s(x)) = s(x) (1 + x (1 - s(x)))``. Like
+    PyTorch, the backward recomputes ``s(x)`` from the saved ``x`` rather than
+    keeping it: one activation-sized array less per SiLU (EfficientNet-B0's
+    training step peaked 15% above PyTorch's when it was kept), for one more
+    ``exp`` pass, run block by block in cache (:mod:`._blocked`).
     """
 
     @staticmethod
     def forward(ctx, x):
-        xp = xp_of(x)
-        sig, out = xp.empty_like(x), xp.empty_like(x)
-        elementwise(_silu_into, out, sig, x)
-        ctx.save_for_backward(x, sig)
-        return out
+        ctx.save_for_backward(x)
+        return elementwise(_silu_into, xp_of(x).empty_like(x), x)
 
     @staticmethod
     def backward(ctx, grad_out):
-        x, sig = ctx.saved_arrays
-        return elementwise(_silu_grad_into, xp_of(x).empty_like(x), x, sig,
-                           as_array(grad_out))
+        (x,) = ctx.saved_arrays
+        return elementwise(_silu_grad_into, xp_of(x).empty_like(x), x, as_array(grad_out))
 
 
 _SQRT_HALF = math.sqrt(0.5)
