@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minicnn
+import torch
 from minicnn.ops.channel_scale import channel_scale
 from minicnn.testing import compare_with_torch, gradcheck
 from minicnn.testing.strategies import seeds
@@ -105,3 +106,17 @@ def test_channel_scale_bad_input():
     with pytest.raises(TypeError, match="input"):
         channel_scale(minicnn.tensor(np.zeros((2, 3), dtype=np.int64)), minicnn.zeros(2, 3))
 
+
+
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 3, 0, 4), (2, 3), (2, 3, 5)])
+def test_edge_shapes_match_the_broadcast_product(shape):
+    """Empty batches and planes, 2-D and 3-D inputs: the per-(n, c) dot products of the
+    scale's gradient are sized from the shape, never inferred (-1 is ambiguous at size 0)."""
+    rng = np.random.default_rng(3)
+    x, s, g = rng.random(shape), rng.random(shape[:2]), rng.random(shape)
+    ours_x, ours_s = minicnn.tensor(x, requires_grad=True), minicnn.tensor(s, requires_grad=True)
+    channel_scale(ours_x, ours_s).backward(g)
+    theirs_x, theirs_s = torch.tensor(x, requires_grad=True), torch.tensor(s, requires_grad=True)
+    (theirs_x * theirs_s.reshape(shape[:2] + (1,) * (len(shape) - 2))).backward(torch.tensor(g))
+    np.testing.assert_allclose(ours_x.grad, theirs_x.grad.numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(ours_s.grad, theirs_s.grad.numpy(), rtol=1e-12, atol=1e-15)
