@@ -28,6 +28,7 @@ Every gradient handed between nodes has its tensor's shape and dtype (checked:
 a float32 input never silently receives a float64 gradient).
 """
 import functools
+import sys
 import threading
 
 from .backend import as_array, xp_of
@@ -194,9 +195,33 @@ def _run_hooks(hooks, grad):
     return grad
 
 
-def _accumulate(tensor, grad):
-    # A copy: grad may be shared with other nodes or be the caller's array.
-    tensor.grad = grad.copy() if tensor.grad is None else as_array(tensor.grad + grad)
+def _accumulate(tensor, grad, unshared=False):
+    """Add ``grad`` to ``tensor.grad``. The first gradient is copied (it may be shared with
+    other vertices, a view of another gradient, or the caller's own array) unless the
+    engine found it ``unshared`` (see :func:`_unshared`): then the leaf takes it as it is,
+    as PyTorch steals a gradient nothing else refers to (measured: the copy was a fifth of
+    a batch norm's forward+backward on a (32, 96, 32, 32) input)."""
+    if tensor.grad is None:
+        tensor.grad = grad if unshared else grad.copy()
+    else:
+        tensor.grad = as_array(tensor.grad + grad)
+
+
+def _refs_of_a_local():
+    array = as_array(0.0)
+    return sys.getrefcount(array)  # the local and getrefcount's argument
+
+
+#: References to an array held by one local variable only (CPython: 2); None where the
+#: interpreter does not count references (the first gradient is then always copied).
+_LOCAL_ONLY_REFS = _refs_of_a_local() if hasattr(sys, "getrefcount") else None
+
+
+def _unshared(grad):
+    """Is ``grad`` referred to by nothing but the caller's one local variable, and the owner
+    of its memory (not a view)? Called as ``_unshared(grad)``: its parameter adds one."""
+    return _LOCAL_ONLY_REFS is not None and getattr(grad, "base", True) is None \
+        and sys.getrefcount(grad) <= _LOCAL_ONLY_REFS + 1
 
 
 def _run_post_accumulate_hooks(leaf):
@@ -207,6 +232,32 @@ def _run_post_accumulate_hooks(leaf):
     if leaf._post_accumulate_grad_hooks:
         for hook in list(leaf._post_accumulate_grad_hooks.values()):
             hook(leaf)
+
+
+def _backward_of(node, grad, grads):
+    """Run ``node``'s backward on ``grad`` and add each input's gradient into ``grads``
+    (a function of its own, so that no local keeps a gradient alive once it is sent on:
+    :func:`_unshared` counts references)."""
+    input_grads = node.function.backward(node.ctx, grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node.inputs):
+        raise RuntimeError(
+            f"{node.function.__name__}.backward returned {len(input_grads)} gradients "
+            f"for {len(node.inputs)} inputs"
+        )
+    for parent, parent_grad in zip(node.inputs, input_grads):
+        if parent is None or parent_grad is None:
+            continue
+        parent_grad = as_array(parent_grad)
+        if parent_grad.shape != parent.shape or parent_grad.dtype != parent.dtype:
+            raise RuntimeError(
+                f"{node.function.__name__}.backward returned a gradient of shape "
+                f"{parent_grad.shape} and dtype {parent_grad.dtype.name} for an input of "
+                f"shape {parent.shape} and dtype {parent.dtype.name}; they must match"
+            )
+        previous = grads.get(id(parent))
+        grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
 
 
 def _run_backward(roots, root_grads, retain_graph, targets=None):
@@ -244,32 +295,14 @@ def _run_backward(roots, root_grads, retain_graph, targets=None):
                 captured[id(vertex)] = grad
         elif not is_node:
             if vertex.requires_grad:
-                _accumulate(vertex, grad)
+                unshared = _unshared(grad)  # its own statement: a call's pushed arguments count
+                _accumulate(vertex, grad, unshared)
                 _run_post_accumulate_hooks(vertex)
         elif vertex.retained is not None and vertex.retained() is not None:
             _accumulate(vertex.retained(), grad)
         if not is_node:
             continue
-        input_grads = vertex.function.backward(vertex.ctx, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
-        if len(input_grads) != len(vertex.inputs):
-            raise RuntimeError(
-                f"{vertex.function.__name__}.backward returned {len(input_grads)} gradients "
-                f"for {len(vertex.inputs)} inputs"
-            )
-        for parent, parent_grad in zip(vertex.inputs, input_grads):
-            if parent is None or parent_grad is None:
-                continue
-            parent_grad = as_array(parent_grad)
-            if parent_grad.shape != parent.shape or parent_grad.dtype != parent.dtype:
-                raise RuntimeError(
-                    f"{vertex.function.__name__}.backward returned a gradient of shape "
-                    f"{parent_grad.shape} and dtype {parent_grad.dtype.name} for an input of "
-                    f"shape {parent.shape} and dtype {parent.dtype.name}; they must match"
-                )
-            previous = grads.get(id(parent))
-            grads[id(parent)] = parent_grad if previous is None else previous + parent_grad
+        _backward_of(vertex, grad, grads)
         if not retain_graph:
             vertex.release()
     return captured

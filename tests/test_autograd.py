@@ -342,3 +342,58 @@ def test_float64_end_to_end():
     assert loss.dtype == np.float64
     loss.backward()
     assert x.grad.dtype == np.float64 and w.grad.dtype == np.float64
+
+
+# ------------------------------------------------- a leaf's first gradient: taken or copied
+class _FreshGrad(Function):
+    """Identity whose backward returns a fresh array, remembered by a weak reference."""
+    made = None
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad = grad_out * 1.0
+        _FreshGrad.made = weakref.ref(grad)
+        return grad
+
+
+def test_a_fresh_gradient_nothing_else_refers_to_is_taken_without_a_copy():
+    x = mc.randn(3, 4, requires_grad=True)
+    _FreshGrad.apply(x).sum().backward()
+    assert _FreshGrad.made() is x.grad  # the engine's copy is skipped, as PyTorch steals it
+
+
+def test_a_gradient_sent_to_two_leaves_is_copied_for_the_first():
+    a, b = mc.randn(3, requires_grad=True), mc.randn(3, requires_grad=True)
+    (a + b).sum().backward()  # Add's backward returns one array for both inputs
+    assert not np.shares_memory(a.grad, b.grad)
+    a.grad *= 0  # in place, as clip_grad_norm_ does
+    np.testing.assert_array_equal(b.grad, np.ones(3, dtype=b.grad.dtype))
+
+
+def test_the_callers_gradient_array_is_never_taken():
+    leaf = mc.randn(3, requires_grad=True)
+    upstream = np.ones(3, dtype=leaf.dtype)
+    leaf.backward(upstream)
+    upstream[...] = 5
+    np.testing.assert_array_equal(leaf.grad, np.ones(3))
+
+
+def test_a_gradient_a_hook_kept_or_a_retained_grad_is_not_shared():
+    x = mc.randn(3, requires_grad=True)
+    kept = []
+    x.register_hook(lambda g: kept.append(g))
+    y = _FreshGrad.apply(x)
+    y.retain_grad()
+    y.sum().backward()
+    assert not np.shares_memory(kept[0].data, x.grad)
+    assert not np.shares_memory(y.grad, x.grad)
+
+
+def test_a_view_of_a_gradient_is_copied():
+    v = mc.randn(2, 3, requires_grad=True)
+    v.reshape(6).sum().backward()  # Reshape's backward returns a view of its grad_out
+    assert v.grad.base is None

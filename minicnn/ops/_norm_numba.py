@@ -10,23 +10,25 @@ product allocates). Here the forward is two passes (statistics and centring
 in one, the affine map in the other) and the backward two (the two sums, then
 the input gradient). Statistics accumulate in float64.
 
-Single-threaded on purpose (no ``parallel=True``): measured on the 2-core
-machine, one pass of these loops took ~0.11 ms against ~0.26 ms for a NumPy
-broadcast pass, already below PyTorch's 2-thread batch norm; and after an
-OpenMP-parallel Numba region the next multi-threaded OpenBLAS GEMM ran 25x
-slower (36 ms instead of 1.4 ms) while Numba's worker threads spun, which a
-network alternating batch norm and convolutions would pay every layer.
+Parallel over channels (the statistics: each channel's sums are one thread's,
+in a fixed order, so the results do not depend on the thread count) or over
+``(n, c)`` planes (the elementwise passes). Numba's OpenMP workers must not
+spin between kernels: after a spinning parallel region the next OpenBLAS GEMM
+ran 25x slower (36 ms instead of 1.4 ms); minicnn sets ``OMP_WAIT_POLICY=PASSIVE``
+at import for that reason, and with it these kernels run on every core
+(measured on 2 cores, batch norm forward+backward of (32, 96, 32, 32): see the
+commit that made them parallel).
 
 ``fastmath`` allows only reassociation (so the float64 reductions vectorise)
 and contraction into FMAs; NaN and inf keep their IEEE meaning.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _FASTMATH = {"reassoc", "contract"}
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def centre_kernel(x, centred):
     """Per channel: mean, biased variance; writes ``centred = x - mean``.
 
@@ -38,7 +40,7 @@ def centre_kernel(x, centred):
     count = n * length
     mean = np.empty(c)
     var = np.empty(c)
-    for ch in range(c):
+    for ch in prange(c):
         total = 0.0
         for b in range(n):
             for i in range(length):
@@ -56,19 +58,19 @@ def centre_kernel(x, centred):
     return mean, var
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def affine_kernel(src, scale, shift, out):
     """``out = src * scale[c] + shift[c]`` per channel.  Twin: ``_affine``'s NumPy lines."""
     n, c, length = src.shape
-    for b in range(n):
-        for ch in range(c):
-            s = scale[ch]
-            t = shift[ch]
-            for i in range(length):
-                out[b, ch, i] = src[b, ch, i] * s + t
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        s = scale[ch]
+        t = shift[ch]
+        for i in range(length):
+            out[b, ch, i] = src[b, ch, i] * s + t
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def grad_sums_kernel(grad, x, mean):
     """Per channel ``sum g`` and ``sum g * (x - mean)`` (float64, shape (C,)).
 
@@ -78,9 +80,9 @@ def grad_sums_kernel(grad, x, mean):
     n, c, length = grad.shape
     sum_g = np.zeros(c)
     sum_gx = np.zeros(c)
-    for b in range(n):
-        for ch in range(c):
-            mu = mean[ch]
+    for ch in prange(c):
+        mu = mean[ch]
+        for b in range(n):
             total = 0.0
             dot = 0.0
             for i in range(length):
@@ -92,17 +94,17 @@ def grad_sums_kernel(grad, x, mean):
     return sum_g, sum_gx
 
 
-@njit(cache=True, fastmath=_FASTMATH)
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def grad_input_kernel(grad, centred, scale, along_centred, mean_grad, out):
     """``out = scale[c] * (g + along_centred[c] * centred - mean_grad[c])``.
 
     Twin: the four NumPy lines of ``_grad_input`` (the batch-norm input gradient).
     """
     n, c, length = grad.shape
-    for b in range(n):
-        for ch in range(c):
-            s = scale[ch]
-            k = along_centred[ch]
-            m = mean_grad[ch]
-            for i in range(length):
-                out[b, ch, i] = s * (grad[b, ch, i] + k * centred[b, ch, i] - m)
+    for plane in prange(n * c):
+        b, ch = plane // c, plane % c
+        s = scale[ch]
+        k = along_centred[ch]
+        m = mean_grad[ch]
+        for i in range(length):
+            out[b, ch, i] = s * (grad[b, ch, i] + k * centred[b, ch, i] - m)
