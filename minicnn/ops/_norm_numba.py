@@ -10,25 +10,29 @@ product allocates). Here the forward is two passes (statistics and centring
 in one, the affine map in the other) and the backward two (the two sums, then
 the input gradient). Statistics accumulate in float64.
 
-Parallel over channels (the statistics: each channel's sums are one thread's,
-in a fixed order, so the results do not depend on the thread count) or over
-``(n, c)`` planes (the elementwise passes). Numba's OpenMP workers must not
-spin between kernels: after a spinning parallel region the next OpenBLAS GEMM
-ran 25x slower (36 ms instead of 1.4 ms); minicnn sets ``OMP_WAIT_POLICY=PASSIVE``
-at import for that reason, and with it these kernels run on every core
-(measured on 2 cores, batch norm forward+backward of (32, 96, 32, 32): see the
-commit that made them parallel).
+Single-threaded on purpose (no ``parallel=True``): measured on the 2-core
+machine, one pass of these loops took ~0.11 ms against ~0.26 ms for a NumPy
+broadcast pass, already below PyTorch's 2-thread batch norm; and after an
+OpenMP-parallel Numba region the next multi-threaded OpenBLAS GEMM ran 25x
+slower (36 ms instead of 1.4 ms) while Numba's worker threads spun, which a
+network alternating batch norm and convolutions would pay every layer. The
+other way round costs too: a parallel Numba kernel right after an OpenBLAS
+GEMM ran 2x slower while OpenBLAS's workers spun. Re-measured with
+``OMP_WAIT_POLICY=PASSIVE`` (2026-12-07): parallel versions of these kernels
+made the batch norm itself 1.4x faster, but whole training steps slower
+(MobileNetV3-small 0.91 -> 1.08 s, EfficientNet-B0 3.72 -> 4.08 s, medians of
+three interleaved processes), so they stay single-threaded.
 
 ``fastmath`` allows only reassociation (so the float64 reductions vectorise)
 and contraction into FMAs; NaN and inf keep their IEEE meaning.
 """
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _FASTMATH = {"reassoc", "contract"}
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
 def centre_kernel(x, centred):
     """Per channel: mean, biased variance; writes ``centred = x - mean``.
 
@@ -40,7 +44,7 @@ def centre_kernel(x, centred):
     count = n * length
     mean = np.empty(c)
     var = np.empty(c)
-    for ch in prange(c):
+    for ch in range(c):
         total = 0.0
         for b in range(n):
             for i in range(length):
@@ -58,19 +62,19 @@ def centre_kernel(x, centred):
     return mean, var
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
 def affine_kernel(src, scale, shift, out):
     """``out = src * scale[c] + shift[c]`` per channel.  Twin: ``_affine``'s NumPy lines."""
     n, c, length = src.shape
-    for plane in prange(n * c):
-        b, ch = plane // c, plane % c
-        s = scale[ch]
-        t = shift[ch]
-        for i in range(length):
-            out[b, ch, i] = src[b, ch, i] * s + t
+    for b in range(n):
+        for ch in range(c):
+            s = scale[ch]
+            t = shift[ch]
+            for i in range(length):
+                out[b, ch, i] = src[b, ch, i] * s + t
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
 def grad_sums_kernel(grad, x, mean):
     """Per channel ``sum g`` and ``sum g * (x - mean)`` (float64, shape (C,)).
 
@@ -80,9 +84,9 @@ def grad_sums_kernel(grad, x, mean):
     n, c, length = grad.shape
     sum_g = np.zeros(c)
     sum_gx = np.zeros(c)
-    for ch in prange(c):
-        mu = mean[ch]
-        for b in range(n):
+    for b in range(n):
+        for ch in range(c):
+            mu = mean[ch]
             total = 0.0
             dot = 0.0
             for i in range(length):
@@ -94,17 +98,17 @@ def grad_sums_kernel(grad, x, mean):
     return sum_g, sum_gx
 
 
-@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+@njit(cache=True, fastmath=_FASTMATH)
 def grad_input_kernel(grad, centred, scale, along_centred, mean_grad, out):
     """``out = scale[c] * (g + along_centred[c] * centred - mean_grad[c])``.
 
     Twin: the four NumPy lines of ``_grad_input`` (the batch-norm input gradient).
     """
     n, c, length = grad.shape
-    for plane in prange(n * c):
-        b, ch = plane // c, plane % c
-        s = scale[ch]
-        k = along_centred[ch]
-        m = mean_grad[ch]
-        for i in range(length):
-            out[b, ch, i] = s * (grad[b, ch, i] + k * centred[b, ch, i] - m)
+    for b in range(n):
+        for ch in range(c):
+            s = scale[ch]
+            k = along_centred[ch]
+            m = mean_grad[ch]
+            for i in range(length):
+                out[b, ch, i] = s * (grad[b, ch, i] + k * centred[b, ch, i] - m)
