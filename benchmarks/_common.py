@@ -1,7 +1,20 @@
-"""What the benchmark scripts share: this process's resident memory and the peak of one call."""
+"""What the benchmark scripts share: running an engine in a child process, this process's
+resident memory and the peak of one call, the PyTorch twins of the zoo's models."""
+import json
 import os
 import resource
+import subprocess
 import sys
+
+
+def run_child(script, *args):
+    """Run ``python script *args`` (a benchmark's child mode) and parse the JSON it prints
+    last; a failing child raises with the end of its stderr."""
+    proc = subprocess.run([sys.executable, os.path.abspath(script), *map(str, args)],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def resident_mib() -> float:

@@ -12,11 +12,12 @@ computation; docs/performance.md discusses the noise), in ms and in GFLOP/s
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+from _common import run_child
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
@@ -89,11 +90,7 @@ def _child(engine):
 def main():
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         return _child(sys.argv[2])
-    runs = {}
-    for engine in ("minicnn", "torch"):
-        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", engine],
-                              capture_output=True, text=True, check=True)
-        runs[engine] = json.loads(proc.stdout.strip().splitlines()[-1])
+    runs = {engine: run_child(__file__, "--child", engine) for engine in ("minicnn", "torch")}
     print(f"{'layer':28s} {'minicnn fwd':>18s} {'torch fwd':>18s} {'ratio':>6s}   "
           f"{'minicnn fwd+bwd':>18s} {'torch fwd+bwd':>18s} {'ratio':>6s}")
     for layer in LAYERS:

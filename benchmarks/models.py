@@ -38,14 +38,13 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict, namedtuple
 
 import numpy as np
 
-from _common import peak_rise_mib, torch_copy
+from _common import peak_rise_mib, run_child, torch_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
@@ -168,14 +167,6 @@ def _peak_child(engine, name):
     print(json.dumps(peak_rise_mib(step)))
 
 
-def _run_child(*args):
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def time_sinks(step, top=3):
     """Time spent in each Function's forward and backward during one call of ``step``."""
     from minicnn.function import Function
@@ -223,7 +214,7 @@ def measure(name, rounds, warmup, repeats):
     sinks = None
     for _ in range(repeats):
         for engine in ("minicnn", "torch"):
-            out = _run_child("--child", engine, "--rounds", str(rounds), "--warmup", str(warmup),
+            out = run_child(__file__, "--child", engine, "--rounds", str(rounds), "--warmup", str(warmup),
                              name)
             for label, values in out["samples"].items():
                 samples[engine][label] += values
@@ -236,7 +227,7 @@ def measure(name, rounds, warmup, repeats):
 
 def peak_memory(name):
     """(minicnn MiB, torch MiB): the rise during a first training step, each in a fresh process."""
-    return tuple(_run_child("--peak-child", engine, name) for engine in ("minicnn", "torch"))
+    return tuple(run_child(__file__, "--peak-child", engine, name) for engine in ("minicnn", "torch"))
 
 
 def _met(ratio, target):

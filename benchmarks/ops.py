@@ -37,13 +37,12 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
 
-from _common import peak_rise_mib
+from _common import peak_rise_mib, run_child
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
@@ -171,20 +170,12 @@ def _child_time(engine, names, rounds, warmup):
     print(json.dumps(results))
 
 
-def _run_child(*args):
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *args],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"benchmark child {args} failed:\n{proc.stderr[-3000:]}")
-    return proc.stdout.strip().splitlines()[-1]
-
-
 def run(names, rounds, warmup, repeats):
     samples = {engine: {n: [[], []] for n in names} for engine in ("minicnn", "torch")}
     for repeat in range(repeats):
         for engine in ("minicnn", "torch"):
-            out = json.loads(_run_child("--child", engine, "--rounds", str(rounds),
-                                        "--warmup", str(warmup), *names))
+            out = run_child(__file__, "--child", engine, "--rounds", rounds, "--warmup", warmup,
+                            *names)
             for name, (fwd, fwd_bwd) in out.items():
                 samples[engine][name][0] += fwd
                 samples[engine][name][1] += fwd_bwd
@@ -212,7 +203,7 @@ def _peak_child(engine):
 
 
 def peak_memory():
-    return {engine: float(_run_child("--peak-child", engine)) for engine in ("minicnn", "torch")}
+    return {engine: float(run_child(__file__, "--peak-child", engine)) for engine in ("minicnn", "torch")}
 
 
 def _blas_kernel():

@@ -31,12 +31,11 @@ import math
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-from _common import torch_copy
+from _common import run_child, torch_copy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)  # benchmark this checkout, installed or not
@@ -116,12 +115,7 @@ def _child(engine, total):
 
 
 def _run_child(engine, steps, warmup):
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", engine,
-                           "--steps", str(steps), "--warmup", str(warmup)],
-                          capture_output=True, text=True)
-    if proc.returncode:
-        raise RuntimeError(f"{engine} child failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_child(__file__, "--child", engine, "--steps", steps, "--warmup", warmup)
 
 
 def measure(steps, warmup, repeats):
