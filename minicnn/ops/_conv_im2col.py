@@ -136,6 +136,12 @@ def per_image_product(kernel_size, stride, padding, out_size):
         and not any(any(side) for side in padding) and out_size[0] * out_size[1] >= 64
 
 
+def _image_columns(xp, x, groups):
+    """For :func:`per_image_product` convolutions: ``x`` (N, C, H, W) as its own column
+    matrices, (N, G, C/G, H*W)."""
+    return xp.ascontiguousarray(x).reshape(x.shape[0], groups, x.shape[1] // groups, -1)
+
+
 def im2col_chunks(x, kernel_size, stride, padding, dilation, out_size):
     """First yield the :class:`Columns` layout, then ``(n0, n1, cols)`` per chunk of images:
     ``cols`` ``(C*kH*kW, (n1-n0) * layout.length)``, the column matrices of images ``n0:n1``
@@ -197,7 +203,7 @@ def im2col_chunks(x, kernel_size, stride, padding, dilation, out_size):
         yield n0, n1, cols.reshape(channels * k_h * k_w, count * layout.length)
 
 
-def _unfolded(xp, folded, count, layout):
+def _unfolded(folded, count, layout):
     """``folded`` (M, nb*length) as an (nb, M, length) view (no copy)."""
     return folded.reshape(-1, count, layout.length).transpose(1, 0, 2)
 
@@ -214,7 +220,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size):
     y = xp.empty((n_batch, out_channels) + tuple(out_size), dtype=x.dtype)
     if per_image_product((k_h, k_w), stride, padding, out_size):
         # (G, Co/G, K) @ (N, G, K, H*W) -> (N, G, Co/G, H*W), straight into y
-        xp.matmul(w, xp.ascontiguousarray(x).reshape(n_batch, groups, k, -1),
+        xp.matmul(w, _image_columns(xp, x, groups),
                   out=y.reshape(n_batch, groups, out_channels // groups, -1))
         if b is not None:
             y += b
@@ -228,7 +234,7 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size):
         # (G, Co/G, K) @ (G, K, nb*length) -> (G, Co/G, nb*length)
         xp.matmul(w, cols.reshape(groups, k, -1), out=out)
         # back to (nb, Co, Ho, Wo), dropping the scratch columns, adding the bias
-        layout.to_grid(xp, _unfolded(xp, out, count, layout), y[n0:n1], b)
+        layout.to_grid(xp, _unfolded(out, count, layout), y[n0:n1], b)
     return y
 
 
@@ -249,11 +255,9 @@ def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, group
     out_size = tuple(grad_out.shape[2:])
     grad_out = xp.ascontiguousarray(grad_out)
     if per_image_product((k_h, k_w), stride, padding, out_size):
-        n_batch = x.shape[0]
-        cols = xp.ascontiguousarray(x).reshape(n_batch, groups, k, -1)
-        g = grad_out.reshape(n_batch, groups, out_channels // groups, -1)
+        g = grad_out.reshape(x.shape[0], groups, out_channels // groups, -1)
         # (N, G, K, H*W) @ (N, G, H*W, Co/G) -> (N, G, K, Co/G), summed over N
-        grad_w_t = xp.matmul(cols, g.transpose(0, 1, 3, 2)).sum(axis=0)
+        grad_w_t = xp.matmul(_image_columns(xp, x, groups), g.transpose(0, 1, 3, 2)).sum(axis=0)
         return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)
     grad_w_t = xp.zeros((groups, k, out_channels // groups), dtype=x.dtype)
     chunks = im2col_chunks(x, (k_h, k_w), stride, padding, dilation, out_size)
@@ -263,7 +267,7 @@ def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, group
         g = _scratch(xp, "folded grad_out", (out_channels, count * layout.length), x.dtype)
         if layout.wide:
             g.fill(0)  # the scratch columns must be zero
-        layout.from_grid(xp, grad_out[n0:n1], _unfolded(xp, g, count, layout))
+        layout.from_grid(xp, grad_out[n0:n1], _unfolded(g, count, layout))
         # (G, K, nb*length) @ (G, nb*length, Co/G) -> (G, K, Co/G)
         grad_w_t += xp.matmul(cols.reshape(groups, k, -1),
                               g.reshape(groups, out_channels // groups, -1).transpose(0, 2, 1))
@@ -386,6 +390,6 @@ def im2col(x, kernel_size, stride, padding, dilation, out_size):
                            out_size)
     layout = next(chunks)
     for n0, n1, chunk in chunks:
-        layout.to_grid(xp, _unfolded(xp, chunk, n1 - n0, layout), cols[n0:n1])
+        layout.to_grid(xp, _unfolded(chunk, n1 - n0, layout), cols[n0:n1])
     # the length spelled out: -1 cannot be inferred from an empty batch
     return cols.reshape(n_batch, channels * k_h * k_w, out_size[0] * out_size[1])

@@ -5,6 +5,8 @@ from the excitation), as one operator: the same numbers as the broadcast
 ``x * scale``, with a backward that needs no unbroadcasting and, on a GPU,
 minicnn's CUDA kernels (``kernels/se.py``).
 """
+import math
+
 from ..backend import is_cupy_array, xp_of
 from ..function import Function
 from . import _gpu
@@ -49,7 +51,7 @@ class ChannelScale(Function):
             grad_x = grad_out * _per_channel(scale, x.ndim)
         if needs_scale:
             batch, channels = x.shape[:2]
-            length = x.size // max(1, batch * channels)  # spelled out: an empty batch
+            length = math.prod(x.shape[2:])  # not -1: ambiguous for an empty batch
             # one dot product per (n, c): (N, C, 1, L) @ (N, C, L, 1) -> (N, C, 1, 1), then
             # scale's own shape (measured 2.5x faster than the product array and its sum,
             # and as accurate: BLAS's dot products accumulate in blocks too)
