@@ -139,7 +139,8 @@ def per_image_product(kernel_size, stride, padding, out_size):
 def _image_columns(xp, x, groups):
     """For :func:`per_image_product` convolutions: ``x`` (N, C, H, W) as its own column
     matrices, (N, G, C/G, H*W)."""
-    return xp.ascontiguousarray(x).reshape(x.shape[0], groups, x.shape[1] // groups, -1)
+    n_batch, channels, height, width = x.shape  # not -1: ambiguous for an empty batch
+    return xp.ascontiguousarray(x).reshape(n_batch, groups, channels // groups, height * width)
 
 
 def im2col_chunks(x, kernel_size, stride, padding, dilation, out_size):
@@ -220,8 +221,9 @@ def conv_forward(x, weight, bias, stride, padding, dilation, groups, out_size):
     y = xp.empty((n_batch, out_channels) + tuple(out_size), dtype=x.dtype)
     if per_image_product((k_h, k_w), stride, padding, out_size):
         # (G, Co/G, K) @ (N, G, K, H*W) -> (N, G, Co/G, H*W), straight into y
+        pixels = out_size[0] * out_size[1]  # not -1: ambiguous for an empty batch
         xp.matmul(w, _image_columns(xp, x, groups),
-                  out=y.reshape(n_batch, groups, out_channels // groups, -1))
+                  out=y.reshape(n_batch, groups, out_channels // groups, pixels))
         if b is not None:
             y += b
         return y
@@ -255,7 +257,8 @@ def conv_grad_weight(x, grad_out, weight_shape, stride, padding, dilation, group
     out_size = tuple(grad_out.shape[2:])
     grad_out = xp.ascontiguousarray(grad_out)
     if per_image_product((k_h, k_w), stride, padding, out_size):
-        g = grad_out.reshape(x.shape[0], groups, out_channels // groups, -1)
+        pixels = out_size[0] * out_size[1]  # not -1: ambiguous for an empty batch
+        g = grad_out.reshape(x.shape[0], groups, out_channels // groups, pixels)
         # (N, G, K, H*W) @ (N, G, H*W, Co/G) -> (N, G, K, Co/G), summed over N
         grad_w_t = xp.matmul(_image_columns(xp, x, groups), g.transpose(0, 1, 3, 2)).sum(axis=0)
         return xp.ascontiguousarray(grad_w_t.transpose(0, 2, 1)).reshape(weight_shape)

@@ -369,3 +369,21 @@ def test_1x1_conv_is_the_same_per_image_or_folded(monkeypatch, per_image, groups
     for ours, theirs in [(out, expected), (ours_x.grad, theirs_x.grad), (ours_w.grad, theirs_w.grad)]:
         np.testing.assert_allclose(np.asarray(ours), theirs.detach().numpy(), rtol=1e-10,
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [4, 8])  # folded columns / x as its own columns (64+ pixels)
+def test_1x1_conv_of_an_empty_batch(size):
+    """An empty batch gives an empty output and zero weight gradient, as in PyTorch, on both
+    1x1 paths (their reshapes spell every size out: -1 is ambiguous at size 0)."""
+    import torch
+
+    x = np.zeros((0, 4, size, size))
+    w = np.random.default_rng(8).standard_normal((6, 4, 1, 1))
+    ours_w = minicnn.tensor(w, requires_grad=True)
+    out = F.conv2d(minicnn.tensor(x, requires_grad=True), ours_w)
+    out.backward(np.zeros(out.shape))
+    theirs_w = torch.tensor(w, requires_grad=True)
+    expected = torch.nn.functional.conv2d(torch.tensor(x), theirs_w)
+    expected.backward(torch.zeros(expected.shape, dtype=torch.float64))
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_array_equal(ours_w.grad, theirs_w.grad.numpy())
