@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
-    pytest.skip("host-side checks: run in the main pytest process", allow_module_level=True)
+    pytest.skip("these checks must raise before a launch, and only outside the simulator does "
+                "a stray launch fail loudly (a CUDA driver error); the main pytest process runs "
+                "them, this is the simulator's child process (test_kernels_subprocess.py)",
+                allow_module_level=True)
 
 from minicnn.ops._gpu import kernel_module  # noqa: E402
 
